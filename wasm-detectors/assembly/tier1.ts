@@ -16,6 +16,7 @@ const BLOCK_COUNT: i32 = 8;
 const STATE_SLOTS: i32 = 64;
 const STATE_MAGIC: f64 = 0x74310001;
 const PARAM_COUNT: i32 = 18;
+const SEVERITY_MAX: f64 = 1e12;
 
 const S_MAGIC: i32 = 0;
 const S_N: i32 = 1;
@@ -113,7 +114,7 @@ function align16(x: usize): usize {
 /** Reserves all regions once. Returns OK or a negative error code. */
 export function init(series: i32, batchCapacity: i32): i32 {
   if (maxSeries != 0) return ERR_ALREADY_INITIALISED;
-  if (series < 1 || series > 4000000 || batchCapacity < 1 || batchCapacity > 16000000) return ERR_BAD_SIZE;
+  if (series < 1 || series > 2000000 || batchCapacity < 1 || batchCapacity > 4000000) return ERR_BAD_SIZE;
   const need: u64 =
     (PARAM_COUNT as u64) * 8 +
     (BLOCK_COUNT as u64) * 8 +
@@ -347,7 +348,8 @@ function recomputeBand(b: usize): void {
     const az = z < 0 ? -z : z;
     let ez = az - par(P_Z_THRESHOLD);
     if (ez < 0) ez = 0;
-    const sev = par(P_BAND_WEIGHT) * eb + par(P_Z_WEIGHT) * ez + par(P_CUSUM_WEIGHT) * (cmax / cusumH);
+    let sev = par(P_BAND_WEIGHT) * eb + par(P_Z_WEIGHT) * ez + par(P_CUSUM_WEIGHT) * (cmax / cusumH);
+    if (!(sev < SEVERITY_MAX)) sev = SEVERITY_MAX;
     score = sev / (1 + sev);
     if (score >= par(P_FLAG_THRESHOLD) && refractory <= 0) {
       flags |= FLAG_ANOMALY;
@@ -367,6 +369,10 @@ function recomputeBand(b: usize): void {
       const alpha = par(P_ALPHA);
       mean = mean + alpha * d;
       variance = (1 - alpha) * (variance + alpha * d * d);
+      if (!(mean - mean == 0) || !(variance - variance == 0)) {
+        mean = x;
+        variance = 0;
+      }
     }
     if (n >= par(P_WARMUP)) {
       if (cmax >= cusumH) {

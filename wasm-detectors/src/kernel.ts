@@ -84,6 +84,8 @@ export function resetState(st: Float64Array, base: number): void {
 }
 
 const scratch = new Float64Array(BLOCK_COUNT);
+/** Severity cap: score = sev / (1 + sev) stays below 1. */
+export const SEVERITY_MAX = 1e12;
 
 function sortRange(a: Float64Array, from: number, count: number): void {
   for (let i = from + 1; i < from + count; i++) {
@@ -210,7 +212,9 @@ export function step(st: Float64Array, base: number, p: Float64Array, x: number,
     const az = z < 0 ? -z : z;
     let ez = az - p[P_Z_THRESHOLD]!;
     if (ez < 0) ez = 0;
-    const sev = p[P_BAND_WEIGHT]! * eb + p[P_Z_WEIGHT]! * ez + p[P_CUSUM_WEIGHT]! * (cmax / cusumH);
+    let sev = p[P_BAND_WEIGHT]! * eb + p[P_Z_WEIGHT]! * ez + p[P_CUSUM_WEIGHT]! * (cmax / cusumH);
+    // Bounded (and NaN-free) even for values near the float range: the score stays below 1.
+    if (!(sev < SEVERITY_MAX)) sev = SEVERITY_MAX;
     score = sev / (1 + sev);
     if (score >= p[P_FLAG_THRESHOLD]! && refractory <= 0) {
       flags |= FLAG_ANOMALY;
@@ -230,6 +234,11 @@ export function step(st: Float64Array, base: number, p: Float64Array, x: number,
       const alpha = p[P_ALPHA]!;
       mean = mean + alpha * d;
       variance = (1 - alpha) * (variance + alpha * d * d);
+      // Overflow (values near the float range) must not poison the series: re-anchor.
+      if (!(mean - mean === 0) || !(variance - variance === 0)) {
+        mean = x;
+        variance = 0;
+      }
     }
     if (n >= p[P_WARMUP]!) {
       if (cmax >= cusumH) {

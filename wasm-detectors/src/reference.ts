@@ -33,11 +33,11 @@ export function checkSnapshot(bytes: Uint8Array): void {
 }
 
 export function checkOptions(o: Tier1Options): void {
-  if (!Number.isInteger(o.maxSeries) || o.maxSeries < 1 || o.maxSeries > 4_000_000) {
-    throw new Tier1Error('WASM_INIT_FAILED', `maxSeries must be an integer in [1, 4000000] (got ${o.maxSeries})`);
+  if (!Number.isInteger(o.maxSeries) || o.maxSeries < 1 || o.maxSeries > 2_000_000) {
+    throw new Tier1Error('WASM_INIT_FAILED', `maxSeries must be an integer in [1, 2000000] (got ${o.maxSeries})`);
   }
-  if (!Number.isInteger(o.batchCapacity) || o.batchCapacity < 1 || o.batchCapacity > 16_000_000) {
-    throw new Tier1Error('WASM_INIT_FAILED', `batchCapacity must be an integer in [1, 16000000] (got ${o.batchCapacity})`);
+  if (!Number.isInteger(o.batchCapacity) || o.batchCapacity < 1 || o.batchCapacity > 4_000_000) {
+    throw new Tier1Error('WASM_INIT_FAILED', `batchCapacity must be an integer in [1, 4000000] (got ${o.batchCapacity})`);
   }
 }
 

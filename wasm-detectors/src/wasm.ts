@@ -22,7 +22,7 @@ import type { Tier1Options } from './reference.js';
 
 /** The scalar ABI exported by wasm-detectors/assembly/tier1.ts. */
 export interface Tier1Exports extends Record<string, unknown> {
-  memory: WebAssembly.Memory;
+  memory: { readonly buffer: ArrayBuffer };
   init(series: number, batchCapacity: number): number;
   setParam(slot: number, value: number): number;
   getParam(slot: number): number;
@@ -118,13 +118,13 @@ export class WasmTier1 implements Tier1Detector {
     if (buf === this.buffer) return;
     this.buffer = buf;
     const cap = this.batchCapacity;
-    this.ids = new Uint32Array(buf, this.ex.idsPtr(), cap);
-    this.values = new Float64Array(buf, this.ex.valuesPtr(), cap);
-    this.timestamps = new Float64Array(buf, this.ex.timestampsPtr(), cap);
-    this.out.scores = new Float64Array(buf, this.ex.scoresPtr(), cap);
-    this.out.flags = new Uint32Array(buf, this.ex.flagsPtr(), cap);
-    this.out.lower = new Float64Array(buf, this.ex.lowerPtr(), cap);
-    this.out.upper = new Float64Array(buf, this.ex.upperPtr(), cap);
+    this.ids = new Uint32Array(buf, this.ex.idsPtr() >>> 0, cap);
+    this.values = new Float64Array(buf, this.ex.valuesPtr() >>> 0, cap);
+    this.timestamps = new Float64Array(buf, this.ex.timestampsPtr() >>> 0, cap);
+    this.out.scores = new Float64Array(buf, this.ex.scoresPtr() >>> 0, cap);
+    this.out.flags = new Uint32Array(buf, this.ex.flagsPtr() >>> 0, cap);
+    this.out.lower = new Float64Array(buf, this.ex.lowerPtr() >>> 0, cap);
+    this.out.upper = new Float64Array(buf, this.ex.upperPtr() >>> 0, cap);
   }
 
   /**
@@ -174,14 +174,14 @@ export class WasmTier1 implements Tier1Detector {
 
   snapshotSeries(id: number): Uint8Array {
     checkSlot(id, this.maxSeries);
-    const ptr = this.ex.statePtr(id);
+    const ptr = this.ex.statePtr(id) >>> 0;
     return new Uint8Array(this.ex.memory.buffer, ptr, STATE_BYTES).slice();
   }
 
   restoreSeries(id: number, bytes: Uint8Array): void {
     checkSlot(id, this.maxSeries);
     checkSnapshot(bytes);
-    const ptr = this.ex.statePtr(id);
+    const ptr = this.ex.statePtr(id) >>> 0;
     new Uint8Array(this.ex.memory.buffer, ptr, STATE_BYTES).set(bytes);
   }
 }
