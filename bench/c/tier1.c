@@ -21,20 +21,22 @@
 #define BLOCK_COUNT 8
 #define STATE_SLOTS 64
 #define STATE_MAGIC ((double)0x74310001)
-#define PARAM_COUNT 18
+#define PARAM_COUNT 20
+#define RECORD_COUNT 8
 #define SEVERITY_MAX 1e12
 
 enum {
   S_MAGIC = 0, S_N = 1, S_LAST_TS = 2, S_MEAN = 3, S_VAR = 4, S_CUSUM_POS = 5, S_CUSUM_NEG = 6,
   S_FILL = 7, S_BLOCKS = 8, S_HEAD = 9, S_LOWER = 10, S_UPPER = 11, S_SPREAD = 12,
-  S_REFRACTORY = 13, S_LAST_SCORE = 14, S_BLOCK = 16, S_LOWS = S_BLOCK + BLOCK_SIZE,
-  S_MIDS = S_LOWS + BLOCK_COUNT, S_HIGHS = S_MIDS + BLOCK_COUNT
+  S_REFRACTORY = 13, S_RECORD_MAX = 14, S_RECORD_CUR = 15, S_BLOCK = 16,
+  S_LOWS = S_BLOCK + BLOCK_SIZE, S_HIGHS = S_LOWS + BLOCK_COUNT, S_RECORDS = S_HIGHS + BLOCK_COUNT
 };
 enum { FLAG_ANOMALY = 1, FLAG_INVALID = 2, FLAG_WARMUP = 4, FLAG_STALE = 8, FLAG_GAP = 16, FLAG_LEVEL_SHIFT = 32 };
 enum {
   P_ALPHA = 0, P_WARMUP, P_Q_LOW_INDEX, P_Q_HIGH_INDEX, P_BAND_WIDTH, P_LAG_BLOCKS, P_Z_THRESHOLD,
   P_Z_CLAMP, P_CUSUM_DRIFT, P_CUSUM_THRESHOLD, P_SPREAD_FLOOR_REL, P_SPREAD_FLOOR_ABS,
-  P_FLAG_THRESHOLD, P_REFRACTORY, P_GAP_RESET_MS, P_BAND_WEIGHT, P_Z_WEIGHT, P_CUSUM_WEIGHT
+  P_FLAG_THRESHOLD, P_REFRACTORY, P_GAP_RESET_MS, P_BAND_WEIGHT, P_Z_WEIGHT, P_CUSUM_WEIGHT,
+  P_RECORD_BLOCK, P_NOVELTY_WEIGHT
 };
 
 static double P[PARAM_COUNT];
@@ -80,8 +82,8 @@ static void recompute_band(double *st) {
   if (m < 1) return;
   int head = (int)st[S_HEAD];
   double lo = median_of_blocks(st, S_LOWS, head, (int)lag, (int)m);
-  double mid = median_of_blocks(st, S_MIDS, head, (int)lag, (int)m);
   double hi = median_of_blocks(st, S_HIGHS, head, (int)lag, (int)m);
+  double mid = (lo + hi) * 0.5;
   double spread = hi - lo;
   double amid = mid < 0 ? -mid : mid;
   double floor_ = P[P_SPREAD_FLOOR_ABS] + P[P_SPREAD_FLOOR_REL] * amid;
@@ -100,7 +102,6 @@ static inline void push_block(double *st, double x) {
     sort_range(st + S_BLOCK, BLOCK_SIZE);
     int head = (int)st[S_HEAD];
     st[S_LOWS + head] = st[S_BLOCK + (int)P[P_Q_LOW_INDEX]];
-    st[S_MIDS + head] = (st[S_BLOCK + (BLOCK_SIZE >> 1) - 1] + st[S_BLOCK + (BLOCK_SIZE >> 1)]) * 0.5;
     st[S_HIGHS + head] = st[S_BLOCK + (int)P[P_Q_HIGH_INDEX]];
     head = head + 1;
     if (head == BLOCK_COUNT) head = 0;
@@ -155,6 +156,7 @@ static inline int step(double *st, double x, double ts, double *score_out, uint3
   double upper = st[S_UPPER];
   double score = 0;
   double refractory = st[S_REFRACTORY];
+  double record_cur = st[S_RECORD_CUR];
   if (n < P[P_WARMUP]) {
     flags |= FLAG_WARMUP;
   } else {
@@ -168,6 +170,13 @@ static inline int step(double *st, double x, double ts, double *score_out, uint3
     double ez = az - P[P_Z_THRESHOLD];
     if (ez < 0) ez = 0;
     double sev = P[P_BAND_WEIGHT] * eb + P[P_Z_WEIGHT] * ez + P[P_CUSUM_WEIGHT] * (cmax / cusum_h);
+    double rec_max = st[S_RECORD_MAX];
+    double prev = record_cur > rec_max ? record_cur : rec_max;
+    double dev0 = x - mean;
+    double dev = dev0 < 0 ? -dev0 : dev0;
+    if (dev > record_cur) record_cur = dev;
+    double novelty = dev > prev ? (P[P_NOVELTY_WEIGHT] * (dev - prev)) / (prev + sd) : 0;
+    if (novelty < sev) sev = novelty;
     if (!(sev < SEVERITY_MAX)) sev = SEVERITY_MAX;
     score = sev / (1 + sev);
     if (score >= P[P_FLAG_THRESHOLD] && refractory <= 0) {
@@ -209,11 +218,24 @@ static inline int step(double *st, double x, double ts, double *score_out, uint3
     st[S_VAR] = variance;
     if (refractory > 0) refractory = refractory - 1;
     st[S_N] = n + 1;
+    int64_t rb = (int64_t)P[P_RECORD_BLOCK];
+    int64_t nn = (int64_t)n + 1;
+    if (nn % rb == 0) {
+      int slot = (int)((nn / rb - 1) % RECORD_COUNT);
+      st[S_RECORDS + slot] = record_cur;
+      double m = 0;
+      for (int j = 0; j < RECORD_COUNT; j++) {
+        double r = st[S_RECORDS + j];
+        if (r > m) m = r;
+      }
+      st[S_RECORD_MAX] = m;
+      record_cur = 0;
+    }
+    st[S_RECORD_CUR] = record_cur;
     st[S_LAST_TS] = ts;
     push_block(st, x);
   }
   st[S_REFRACTORY] = refractory;
-  st[S_LAST_SCORE] = score;
   *score_out = score;
   *flags_out = flags;
   *lower_out = lower;

@@ -15,7 +15,8 @@ const BLOCK_SIZE: i32 = 16;
 const BLOCK_COUNT: i32 = 8;
 const STATE_SLOTS: i32 = 64;
 const STATE_MAGIC: f64 = 0x74310001;
-const PARAM_COUNT: i32 = 18;
+const PARAM_COUNT: i32 = 20;
+const RECORD_COUNT: i32 = 8;
 const SEVERITY_MAX: f64 = 1e12;
 
 const S_MAGIC: i32 = 0;
@@ -32,11 +33,12 @@ const S_LOWER: i32 = 10;
 const S_UPPER: i32 = 11;
 const S_SPREAD: i32 = 12;
 const S_REFRACTORY: i32 = 13;
-const S_LAST_SCORE: i32 = 14;
+const S_RECORD_MAX: i32 = 14;
+const S_RECORD_CUR: i32 = 15;
 const S_BLOCK: i32 = 16;
 const S_LOWS: i32 = S_BLOCK + BLOCK_SIZE;
-const S_MIDS: i32 = S_LOWS + BLOCK_COUNT;
-const S_HIGHS: i32 = S_MIDS + BLOCK_COUNT;
+const S_HIGHS: i32 = S_LOWS + BLOCK_COUNT;
+const S_RECORDS: i32 = S_HIGHS + BLOCK_COUNT;
 
 const FLAG_ANOMALY: u32 = 1;
 const FLAG_INVALID: u32 = 2;
@@ -63,6 +65,8 @@ const P_GAP_RESET_MS: i32 = 14;
 const P_BAND_WEIGHT: i32 = 15;
 const P_Z_WEIGHT: i32 = 16;
 const P_CUSUM_WEIGHT: i32 = 17;
+const P_RECORD_BLOCK: i32 = 18;
+const P_NOVELTY_WEIGHT: i32 = 19;
 
 // Error codes returned by init() and process().
 const OK: i32 = 0;
@@ -259,8 +263,8 @@ function recomputeBand(b: usize): void {
   const lagI = lag as i32;
   const mI = m as i32;
   const lo = medianOfBlocks(b, S_LOWS, head, lagI, mI);
-  const mid = medianOfBlocks(b, S_MIDS, head, lagI, mI);
   const hi = medianOfBlocks(b, S_HIGHS, head, lagI, mI);
+  const mid = (lo + hi) * 0.5;
   let spread = hi - lo;
   const amid = mid < 0 ? -mid : mid;
   const floor = par(P_SPREAD_FLOOR_ABS) + par(P_SPREAD_FLOOR_REL) * amid;
@@ -279,7 +283,6 @@ function recomputeBand(b: usize): void {
     sortRange(b + ((S_BLOCK as usize) << 3), BLOCK_SIZE);
     let head = sget(b, S_HEAD) as i32;
     sset(b, S_LOWS + head, sget(b, S_BLOCK + (par(P_Q_LOW_INDEX) as i32)));
-    sset(b, S_MIDS + head, (sget(b, S_BLOCK + (BLOCK_SIZE >> 1) - 1) + sget(b, S_BLOCK + (BLOCK_SIZE >> 1))) * 0.5);
     sset(b, S_HIGHS + head, sget(b, S_BLOCK + (par(P_Q_HIGH_INDEX) as i32)));
     head = head + 1;
     if (head == BLOCK_COUNT) head = 0;
@@ -336,6 +339,7 @@ function recomputeBand(b: usize): void {
   const upper = sget(b, S_UPPER);
   let score: f64 = 0;
   let refractory = sget(b, S_REFRACTORY);
+  let recordCur = sget(b, S_RECORD_CUR);
   if (n < par(P_WARMUP)) {
     flags |= FLAG_WARMUP;
   } else {
@@ -349,6 +353,13 @@ function recomputeBand(b: usize): void {
     let ez = az - par(P_Z_THRESHOLD);
     if (ez < 0) ez = 0;
     let sev = par(P_BAND_WEIGHT) * eb + par(P_Z_WEIGHT) * ez + par(P_CUSUM_WEIGHT) * (cmax / cusumH);
+    const recMax = sget(b, S_RECORD_MAX);
+    const prev = recordCur > recMax ? recordCur : recMax;
+    const dev0 = x - mean;
+    const dev = dev0 < 0 ? -dev0 : dev0;
+    if (dev > recordCur) recordCur = dev;
+    const novelty: f64 = dev > prev ? (par(P_NOVELTY_WEIGHT) * (dev - prev)) / (prev + sd) : 0;
+    if (novelty < sev) sev = novelty;
     if (!(sev < SEVERITY_MAX)) sev = SEVERITY_MAX;
     score = sev / (1 + sev);
     if (score >= par(P_FLAG_THRESHOLD) && refractory <= 0) {
@@ -391,11 +402,24 @@ function recomputeBand(b: usize): void {
     sset(b, S_VAR, variance);
     if (refractory > 0) refractory = refractory - 1;
     sset(b, S_N, n + 1);
+    const rb = par(P_RECORD_BLOCK) as i64;
+    const nn = (n as i64) + 1;
+    if (nn % rb == 0) {
+      const slot = ((nn / rb - 1) % (RECORD_COUNT as i64)) as i32;
+      sset(b, S_RECORDS + slot, recordCur);
+      let m: f64 = 0;
+      for (let j: i32 = 0; j < RECORD_COUNT; j++) {
+        const r = sget(b, S_RECORDS + j);
+        if (r > m) m = r;
+      }
+      sset(b, S_RECORD_MAX, m);
+      recordCur = 0;
+    }
+    sset(b, S_RECORD_CUR, recordCur);
     sset(b, S_LAST_TS, ts);
     pushBlock(b, x);
   }
   sset(b, S_REFRACTORY, refractory);
-  sset(b, S_LAST_SCORE, score);
   store<f64>(scoresBase + (i << 3), score);
   store<u32>(flagsBase + (i << 2), flags);
   store<f64>(lowerBase + (i << 3), lower);

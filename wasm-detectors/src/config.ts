@@ -23,6 +23,8 @@ import {
   P_Z_CLAMP,
   P_Z_THRESHOLD,
   P_Z_WEIGHT,
+  P_RECORD_BLOCK,
+  P_NOVELTY_WEIGHT,
 } from './layout.js';
 
 export interface Tier1Config {
@@ -59,27 +61,38 @@ export interface Tier1Config {
   refractory: number;
   /** A gap longer than this (ms) resets the CUSUM accumulators; 0 disables. */
   gapResetMs: number;
+  /**
+   * Samples per record block. The largest |x - mean| of each of the last RECORD_COUNT blocks is
+   * kept; novelty is how far a deviation exceeds the largest of them, in standard deviations.
+   * Make RECORD_COUNT * recordBlock cover the longest period whose repeats should not alert
+   * (a day at 5-minute resolution is 288 samples).
+   */
+  recordBlock: number;
+  /** Severity is capped at noveltyWeight * novelty: only new behaviour scores. */
+  noveltyWeight: number;
 }
 
 export const DEFAULT_TIER1_CONFIG: Readonly<Tier1Config> = Object.freeze({
-  alpha: 0.05,
-  warmup: 32,
-  quantileLow: 0.1,
-  quantileHigh: 0.9,
-  bandWidth: 1,
-  lagBlocks: 0,
-  zThreshold: 3,
-  zClamp: 6,
-  cusumDrift: 0.5,
-  cusumThreshold: 8,
-  spreadFloorRel: 1e-3,
+  alpha: 0.03,
+  warmup: 300,
+  quantileLow: 0.05,
+  quantileHigh: 1,
+  bandWidth: 2,
+  lagBlocks: 2,
+  zThreshold: 2,
+  zClamp: 16,
+  cusumDrift: 2,
+  cusumThreshold: 12,
+  spreadFloorRel: 0.1,
   spreadFloorAbs: 1e-9,
-  bandWeight: 1,
+  bandWeight: 2,
   zWeight: 0.5,
-  cusumWeight: 0.2,
-  flagThreshold: 0.5,
+  cusumWeight: 0.5,
+  flagThreshold: 0.2,
   refractory: 0,
   gapResetMs: 0,
+  recordBlock: 42,
+  noveltyWeight: 2,
 });
 
 export class Tier1ConfigError extends Error {
@@ -129,6 +142,8 @@ export function resolveTier1Config(partial: Partial<Tier1Config> = {}, prefix = 
   check(c.flagThreshold > 0 && c.flagThreshold < 1, p('flagThreshold'), 'must be in (0, 1)', c.flagThreshold);
   check(Number.isInteger(c.refractory) && c.refractory >= 0, p('refractory'), 'must be an integer >= 0', c.refractory);
   check(c.gapResetMs >= 0, p('gapResetMs'), 'must be >= 0', c.gapResetMs);
+  check(Number.isInteger(c.recordBlock) && c.recordBlock >= 1 && c.recordBlock <= 1_000_000, p('recordBlock'), 'must be an integer in [1, 1000000]', c.recordBlock);
+  check(c.noveltyWeight > 0, p('noveltyWeight'), 'must be > 0', c.noveltyWeight);
   return c;
 }
 
@@ -159,5 +174,7 @@ export function encodeParams(c: Tier1Config): Float64Array {
   p[P_BAND_WEIGHT] = c.bandWeight;
   p[P_Z_WEIGHT] = c.zWeight;
   p[P_CUSUM_WEIGHT] = c.cusumWeight;
+  p[P_RECORD_BLOCK] = c.recordBlock;
+  p[P_NOVELTY_WEIGHT] = c.noveltyWeight;
   return p;
 }

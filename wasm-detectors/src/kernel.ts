@@ -6,15 +6,19 @@
 //
 // Per sample, against the state learned from earlier samples only (online):
 //   (a) a lagging rolling-quantile band: the last BLOCK_COUNT completed blocks of BLOCK_SIZE
-//       samples, each summarised by its low quantile, median and high quantile; the band is the
-//       median of the block lows and highs, widened by `bandWidth` spreads. The block being filled
-//       and the newest `lagBlocks` blocks are not used, so a slow drift does not drag the band along.
+//       samples, each summarised by a low and a high order statistic (the block is sorted in place
+//       when it fills); the band is the median of the block lows and of the block highs, widened
+//       by `bandWidth` spreads. The block being filled and the newest `lagBlocks` blocks are left
+//       out, so a slow drift does not drag the band along with it.
 //   (b) an EWMA mean and variance (learning residual winsorised at zClamp standard deviations, so
 //       one spike does not move the baseline) and the z-score of the sample against it;
 //   (c) a two-sided CUSUM on the clamped z-score for level shifts; on an alarm the mean re-anchors.
-// Severity = bandWeight * (distance beyond the band, in spreads)
+// severity = bandWeight * (distance beyond the band, in spreads)
 //          + zWeight * max(0, |z| - zThreshold) + cusumWeight * (CUSUM / threshold),
-// score = severity / (1 + severity) in [0, 1).
+// capped by novelty: noveltyWeight * (|x - mean| beyond the largest |x - mean| of the last
+// RECORD_COUNT record blocks) / (that largest deviation + sd), so that recurring patterns and the
+// rest of an excursion already reported score low;
+// score = severity / (1 + severity), in [0, 1).
 
 import {
   BLOCK_COUNT,
@@ -52,18 +56,22 @@ import {
   S_FILL,
   S_HEAD,
   S_HIGHS,
-  S_LAST_SCORE,
   S_LAST_TS,
   S_LOWER,
   S_LOWS,
   S_MAGIC,
   S_MEAN,
-  S_MIDS,
   S_N,
   S_REFRACTORY,
   S_SPREAD,
   S_UPPER,
   S_VAR,
+  S_RECORD_CUR,
+  S_RECORD_MAX,
+  S_RECORDS,
+  RECORD_COUNT,
+  P_RECORD_BLOCK,
+  P_NOVELTY_WEIGHT,
 } from './layout.js';
 
 /** Output arrays of a batch; index i describes input sample i. */
@@ -119,8 +127,8 @@ function recomputeBand(st: Float64Array, base: number, p: Float64Array): void {
   if (m < 1) return;
   const head = st[base + S_HEAD]!;
   const lo = medianOfBlocks(st, base, S_LOWS, head, lag, m);
-  const mid = medianOfBlocks(st, base, S_MIDS, head, lag, m);
   const hi = medianOfBlocks(st, base, S_HIGHS, head, lag, m);
+  const mid = (lo + hi) * 0.5;
   let spread = hi - lo;
   const amid = mid < 0 ? -mid : mid;
   const floor = p[P_SPREAD_FLOOR_ABS]! + p[P_SPREAD_FLOOR_REL]! * amid;
@@ -139,7 +147,6 @@ function pushBlock(st: Float64Array, base: number, p: Float64Array, x: number): 
     sortRange(st, base + S_BLOCK, BLOCK_SIZE);
     let head = st[base + S_HEAD]!;
     st[base + S_LOWS + head] = st[base + S_BLOCK + p[P_Q_LOW_INDEX]!]!;
-    st[base + S_MIDS + head] = (st[base + S_BLOCK + (BLOCK_SIZE >> 1) - 1]! + st[base + S_BLOCK + (BLOCK_SIZE >> 1)]!) * 0.5;
     st[base + S_HIGHS + head] = st[base + S_BLOCK + p[P_Q_HIGH_INDEX]!]!;
     head = head + 1;
     if (head === BLOCK_COUNT) head = 0;
@@ -200,6 +207,7 @@ export function step(st: Float64Array, base: number, p: Float64Array, x: number,
   const upper = st[base + S_UPPER]!;
   let score = 0;
   let refractory = st[base + S_REFRACTORY]!;
+  let recordCur = st[base + S_RECORD_CUR]!;
   if (n < p[P_WARMUP]!) {
     flags |= FLAG_WARMUP;
   } else {
@@ -213,6 +221,16 @@ export function step(st: Float64Array, base: number, p: Float64Array, x: number,
     let ez = az - p[P_Z_THRESHOLD]!;
     if (ez < 0) ez = 0;
     let sev = p[P_BAND_WEIGHT]! * eb + p[P_Z_WEIGHT]! * ez + p[P_CUSUM_WEIGHT]! * (cmax / cusumH);
+    // Novelty: a deviation counts only by how much it exceeds the largest deviation of the recent
+    // record blocks (in standard deviations), so a pattern that recurs (a daily peak, a periodic
+    // burst) stops scoring after its first time, and one excursion scores once, at its start.
+    const recMax = st[base + S_RECORD_MAX]!;
+    const prev = recordCur > recMax ? recordCur : recMax;
+    const dev0 = x - mean;
+    const dev = dev0 < 0 ? -dev0 : dev0;
+    if (dev > recordCur) recordCur = dev;
+    const novelty = dev > prev ? (p[P_NOVELTY_WEIGHT]! * (dev - prev)) / (prev + sd) : 0;
+    if (novelty < sev) sev = novelty;
     // Bounded (and NaN-free) even for values near the float range: the score stays below 1.
     if (!(sev < SEVERITY_MAX)) sev = SEVERITY_MAX;
     score = sev / (1 + sev);
@@ -257,11 +275,23 @@ export function step(st: Float64Array, base: number, p: Float64Array, x: number,
     st[base + S_VAR] = variance;
     if (refractory > 0) refractory = refractory - 1;
     st[base + S_N] = n + 1;
+    const rb = p[P_RECORD_BLOCK]!;
+    if ((n + 1) % rb === 0) {
+      const slot = Math.floor((n + 1) / rb - 1) % RECORD_COUNT;
+      st[base + S_RECORDS + slot] = recordCur;
+      let m = 0;
+      for (let j = 0; j < RECORD_COUNT; j++) {
+        const r = st[base + S_RECORDS + j]!;
+        if (r > m) m = r;
+      }
+      st[base + S_RECORD_MAX] = m;
+      recordCur = 0;
+    }
+    st[base + S_RECORD_CUR] = recordCur;
     st[base + S_LAST_TS] = ts;
     pushBlock(st, base, p, x);
   }
   st[base + S_REFRACTORY] = refractory;
-  st[base + S_LAST_SCORE] = score;
   out.scores[i] = score;
   out.flags[i] = flags;
   out.lower[i] = lower;

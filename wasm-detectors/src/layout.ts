@@ -30,13 +30,15 @@ export const S_LOWER = 10; // cached band lower bound (NaN until the band is rea
 export const S_UPPER = 11; // cached band upper bound
 export const S_SPREAD = 12; // cached band spread (quantile high - quantile low, floored)
 export const S_REFRACTORY = 13; // samples left during which a repeated flag is suppressed
-export const S_LAST_SCORE = 14; // score of the last sample (for features: max over window)
-export const S_RESERVED = 15;
+export const S_RECORD_MAX = 14; // max |x - mean| over the completed record blocks (cached)
+export const S_RECORD_CUR = 15; // max |x - mean| within the record block being filled
 export const S_BLOCK = 16; // BLOCK_SIZE slots: the current block's samples
 export const S_LOWS = S_BLOCK + BLOCK_SIZE; // BLOCK_COUNT slots: per-block low quantile
-export const S_MIDS = S_LOWS + BLOCK_COUNT; // BLOCK_COUNT slots: per-block median
-export const S_HIGHS = S_MIDS + BLOCK_COUNT; // BLOCK_COUNT slots: per-block high quantile
-export const S_END = S_HIGHS + BLOCK_COUNT; // first unused slot (<= STATE_SLOTS)
+export const S_HIGHS = S_LOWS + BLOCK_COUNT; // BLOCK_COUNT slots: per-block high quantile
+export const S_RECORDS = S_HIGHS + BLOCK_COUNT; // RECORD_COUNT slots: per-record-block max |x - mean|
+export const S_END = S_RECORDS + 8; // first unused slot (<= STATE_SLOTS)
+/** Record blocks kept: novelty is the deviation in excess of the largest one over them. */
+export const RECORD_COUNT = 8;
 
 // Output flag bits.
 export const FLAG_ANOMALY = 1;
@@ -70,4 +72,6 @@ export const P_GAP_RESET_MS = 14;
 export const P_BAND_WEIGHT = 15;
 export const P_Z_WEIGHT = 16;
 export const P_CUSUM_WEIGHT = 17;
-export const PARAM_COUNT = 18;
+export const P_RECORD_BLOCK = 18;
+export const P_NOVELTY_WEIGHT = 19;
+export const PARAM_COUNT = 20;

@@ -177,7 +177,7 @@ describe('Tier-1 behaviour', () => {
 
   it('sees a level shift through the CUSUM and re-anchors instead of flagging forever', () => {
     const r = lcg(5);
-    const values = Array.from({ length: 1200 }, (_, i) => (i < 600 ? 10 : 13) + r() * 0.5);
+    const values = Array.from({ length: 1200 }, (_, i) => (i < 600 ? 10 : 20) + r() * 0.5);
     const out = runAll(new Tier1Reference({ maxSeries: 1, batchCapacity: 512 }), values);
     const shifts = [...out.flags].map((f, i) => (f & FLAG_LEVEL_SHIFT ? i : -1)).filter((i) => i >= 0);
     assert.ok(shifts.some((i) => i >= 600 && i < 620), `level shift seen just after 600 (${shifts.join(',')})`);
@@ -242,9 +242,12 @@ describe('Tier-1 behaviour', () => {
   });
 
   it('band: lower <= upper once ready, NaN before the first block completes', () => {
-    const out = runAll(new Tier1Reference({ maxSeries: 1, batchCapacity: 512, config: { warmup: 1 } }), generators.spiky!(500, 3));
-    for (let i = 0; i <= BLOCK_SIZE - 1; i++) assert.ok(Number.isNaN(out.upper[i]!), `no band at ${i}`);
-    for (let i = BLOCK_SIZE; i < 500; i++) assert.ok(out.lower[i]! <= out.upper[i]!, `band ordered at ${i}`);
+    for (const lagBlocks of [0, 2]) {
+      const out = runAll(new Tier1Reference({ maxSeries: 1, batchCapacity: 512, config: { warmup: 1, lagBlocks } }), generators.spiky!(500, 3));
+      const ready = BLOCK_SIZE * (lagBlocks + 1);
+      for (let i = 0; i < ready; i++) assert.ok(Number.isNaN(out.upper[i]!), `no band at ${i} (lag ${lagBlocks})`);
+      for (let i = ready; i < 500; i++) assert.ok(out.lower[i]! <= out.upper[i]!, `band ordered at ${i} (lag ${lagBlocks})`);
+    }
   });
 
   it('scores stay in [0, 1) on hostile input', () => {
