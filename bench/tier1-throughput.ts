@@ -32,6 +32,8 @@ const ROUNDS = Math.max(5, Number(args.rounds));
 const POINTS = Number(args.points);
 const SERIES = Number(args.series);
 const SINGLE_BATCH = 4096;
+/** Untimed samples per series first, so that every series is past its warm-up when timing starts. */
+const WARM_TICKS = 400;
 
 // Deterministic data: a seasonal signal with noise, level shifts and rare spikes, per series.
 function makeValues(points: number, series: number): Float64Array {
@@ -66,16 +68,24 @@ interface CaseResult {
 }
 
 const params = encodeParams(resolveTier1Config());
-const batchValues = makeValues(POINTS, SERIES);
-const singleValues = makeValues(POINTS, 1);
+const WARM_BATCH = WARM_TICKS * SERIES;
+const WARM_SINGLE = WARM_TICKS;
+const batchValues = makeValues(WARM_BATCH + POINTS, SERIES);
+const singleValues = makeValues(WARM_SINGLE + POINTS, 1);
 
 // (a), (b): WASM through the zero-copy path: the host writes each batch into the module's views.
-function runWasm(det: WasmTier1, values: Float64Array, series: number, batch: number, sum: boolean): [number, number, number] {
+function runWasm(det: WasmTier1, values: Float64Array, series: number, batch: number, warm: number, sum: boolean): [number, number, number] {
   let checksum = 0;
   let flagged = 0;
-  const t0 = performance.now();
-  for (let from = 0; from < values.length; from += batch) {
-    const m = Math.min(batch, values.length - from);
+  let t0 = performance.now();
+  for (let from = 0; from < values.length; ) {
+    if (from === warm) {
+      t0 = performance.now();
+      checksum = 0;
+      flagged = 0;
+    }
+    // chunks never straddle the end of the warm-up
+    const m = Math.min(batch, (from < warm ? warm : values.length) - from);
     const ids = det.ids;
     const ts = det.timestamps;
     for (let j = 0; j < m; j++) {
@@ -86,18 +96,25 @@ function runWasm(det: WasmTier1, values: Float64Array, series: number, batch: nu
     det.values.set(values.subarray(from, from + m));
     flagged += det.run(m);
     if (sum) for (let j = 0; j < m; j++) checksum += det.out.scores[j]!;
+    from += m;
   }
   return [(performance.now() - t0) / 1000, checksum, flagged];
 }
 
-function runReference(det: Tier1Detector, values: Float64Array, series: number, batch: number, sum: boolean): [number, number, number] {
+function runReference(det: Tier1Detector, values: Float64Array, series: number, batch: number, warm: number, sum: boolean): [number, number, number] {
   let checksum = 0;
   let flagged = 0;
   const ids = new Uint32Array(batch);
   const ts = new Float64Array(batch);
-  const t0 = performance.now();
-  for (let from = 0; from < values.length; from += batch) {
-    const m = Math.min(batch, values.length - from);
+  let t0 = performance.now();
+  for (let from = 0; from < values.length; ) {
+    if (from === warm) {
+      t0 = performance.now();
+      checksum = 0;
+      flagged = 0;
+    }
+    // chunks never straddle the end of the warm-up
+    const m = Math.min(batch, (from < warm ? warm : values.length) - from);
     for (let j = 0; j < m; j++) {
       const i = from + j;
       ids[j] = i % series;
@@ -106,6 +123,7 @@ function runReference(det: Tier1Detector, values: Float64Array, series: number, 
     const out = det.process(ids, values.subarray(from, from + m), ts, m);
     flagged += det.lastFlagged;
     if (sum) for (let j = 0; j < m; j++) checksum += out.scores[j]!;
+    from += m;
   }
   return [(performance.now() - t0) / 1000, checksum, flagged];
 }
@@ -124,8 +142,8 @@ writeFileSync(join(dir, 'params.bin'), Buffer.from(params.buffer));
 writeFileSync(join(dir, 'batch.bin'), Buffer.from(batchValues.buffer));
 writeFileSync(join(dir, 'single.bin'), Buffer.from(singleValues.buffer));
 
-function runC(file: string, series: number): [number, number, number] {
-  const out = execFileSync(cBin, [join(dir, 'params.bin'), join(dir, file), String(series), String(POINTS), '1']).toString();
+function runC(file: string, series: number, warm: number): [number, number, number] {
+  const out = execFileSync(cBin, [join(dir, 'params.bin'), join(dir, file), String(series), String(warm), String(POINTS), '1']).toString();
   const rep = /rep 0 ([\d.e+-]+)/.exec(out);
   const ck = /checksum (\S+) (\d+)/.exec(out);
   if (!rep || !ck) throw new Error(`unexpected C output: ${out}`);
@@ -144,25 +162,25 @@ const newRef = (series: number, batch: number): Tier1Reference => new Tier1Refer
 // One warm-up round (JIT, caches) that also computes the checksums, then the timed rounds.
 const checks: Record<string, [number, number]> = {};
 for (const [name, fn] of [
-  ['wasm-single', () => runWasm(newWasm(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, true)],
-  ['wasm-batch', () => runWasm(newWasm(SERIES, SERIES), batchValues, SERIES, SERIES, true)],
-  ['ts-single', () => runReference(newRef(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, true)],
-  ['ts-batch', () => runReference(newRef(SERIES, SERIES), batchValues, SERIES, SERIES, true)],
+  ['wasm-single', () => runWasm(newWasm(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, WARM_SINGLE, true)],
+  ['wasm-batch', () => runWasm(newWasm(SERIES, SERIES), batchValues, SERIES, SERIES, WARM_BATCH, true)],
+  ['ts-single', () => runReference(newRef(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, WARM_SINGLE, true)],
+  ['ts-batch', () => runReference(newRef(SERIES, SERIES), batchValues, SERIES, SERIES, WARM_BATCH, true)],
 ] as Array<[string, () => [number, number, number]]>) {
   const r = fn();
   checks[name] = [r[1], r[2]];
 }
-checks['c-single'] = runC('single.bin', 1).slice(1) as [number, number];
-checks['c-batch'] = runC('batch.bin', SERIES).slice(1) as [number, number];
+checks['c-single'] = runC('single.bin', 1, WARM_SINGLE).slice(1) as [number, number];
+checks['c-batch'] = runC('batch.bin', SERIES, WARM_BATCH).slice(1) as [number, number];
 
 for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
-  record('wasm-single', runWasm(newWasm(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, false));
-  record('wasm-batch', runWasm(newWasm(SERIES, SERIES), batchValues, SERIES, SERIES, false));
-  record('ts-single', runReference(newRef(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, false));
-  record('ts-batch', runReference(newRef(SERIES, SERIES), batchValues, SERIES, SERIES, false));
-  record('c-single', runC('single.bin', 1));
-  record('c-batch', runC('batch.bin', SERIES));
+  record('wasm-single', runWasm(newWasm(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, WARM_SINGLE, false));
+  record('wasm-batch', runWasm(newWasm(SERIES, SERIES), batchValues, SERIES, SERIES, WARM_BATCH, false));
+  record('ts-single', runReference(newRef(1, SINGLE_BATCH), singleValues, 1, SINGLE_BATCH, WARM_SINGLE, false));
+  record('ts-batch', runReference(newRef(SERIES, SERIES), batchValues, SERIES, SERIES, WARM_BATCH, false));
+  record('c-single', runC('single.bin', 1, WARM_SINGLE));
+  record('c-batch', runC('batch.bin', SERIES, WARM_BATCH));
 }
 rmSync(dir, { recursive: true, force: true });
 
@@ -183,7 +201,7 @@ const agree =
   checks['wasm-single']![0] === checks['c-single']![0];
 
 const lines: string[] = [];
-lines.push(`Tier-1 throughput: ${POINTS.toLocaleString('en-US')} points per case, ${SERIES.toLocaleString('en-US')} series in the batch cases, median of ${ROUNDS} interleaved rounds`);
+lines.push(`Tier-1 throughput: ${POINTS.toLocaleString('en-US')} timed points per case after ${WARM_TICKS} untimed warm-up samples per series, ${SERIES.toLocaleString('en-US')} series in the batch cases, median of ${ROUNDS} interleaved rounds`);
 lines.push(`node ${process.version}, ${gccVersion}, C flags ${cFlags.join(' ')}; state ${STATE_BYTES} bytes per series`);
 lines.push('');
 lines.push('| case | points/s (median) | min..max of rounds |');
@@ -205,9 +223,14 @@ lines.push(`| WASM / C, one series | ${r3.toFixed(2)} | - |`);
 lines.push(`| WASM / TypeScript reference, one series | ${r4.toFixed(2)} | - |`);
 lines.push('');
 lines.push(`Outputs bit-identical across WASM, TypeScript and C (checksum of scores, flags): ${agree ? 'yes' : 'NO'} ` +
-  `(batch ${checks['wasm-batch']![0]} / ${checks['wasm-batch']![1]} flagged)`);
+  `(batch: score sum ${checks['wasm-batch']![0]}, ${checks['wasm-batch']![1]} flagged)`);
 console.log(lines.join('\n'));
 if (args.json) {
   writeFileSync(args.json, JSON.stringify({ points: POINTS, series: SERIES, rounds: ROUNDS, cases, checks, ratios: { wasmOverC: r1, wasmOverTs: r2 } }, null, 2));
 }
 if (!agree) process.exitCode = 1;
+// A benchmark that never leaves warm-up measures nothing: refuse it.
+if (checks['wasm-batch']![0] === 0 || checks['wasm-single']![0] === 0) {
+  console.error('bench: every score was 0 (still warming up?): the measurement is void');
+  process.exitCode = 1;
+}

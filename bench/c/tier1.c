@@ -5,9 +5,10 @@
  * -ffp-contract=off so that the compiler does not fuse multiply-adds, which keeps its output
  * bit-identical to the other two (the benchmark compares checksums).
  *
- * usage: tier1_bench <params.bin> <values.bin> <series> <points> <reps>
- *   params.bin: PARAM_COUNT little-endian f64; values.bin: <points> f64.
- *   Sample i belongs to series (i % series) with timestamp (i / series) * 1000 ms.
+ * usage: tier1_bench <params.bin> <values.bin> <series> <warm> <points> <reps>
+ *   params.bin: PARAM_COUNT little-endian f64; values.bin: <warm> + <points> f64.
+ *   Sample i belongs to series (i % series) with timestamp (i / series) * 1000 ms. The first
+ *   <warm> samples bring every series past its warm-up and are not timed.
  * prints one line per repetition: "rep <k> <seconds>", then "checksum <sum of scores> <flags>".
  */
 #include <math.h>
@@ -265,16 +266,18 @@ static double now_s(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s <params.bin> <values.bin> <series> <points> <reps>\n", argv[0]);
+  if (argc != 7) {
+    fprintf(stderr, "usage: %s <params.bin> <values.bin> <series> <warm> <points> <reps>\n", argv[0]);
     return 2;
   }
   double *params = read_file(argv[1], PARAM_COUNT);
   memcpy(P, params, sizeof P);
   size_t series = (size_t)atol(argv[3]);
-  size_t points = (size_t)atol(argv[4]);
-  int reps = atoi(argv[5]);
-  double *values = read_file(argv[2], points);
+  size_t warm = (size_t)atol(argv[4]);
+  size_t points = (size_t)atol(argv[5]);
+  int reps = atoi(argv[6]);
+  size_t total = warm + points;
+  double *values = read_file(argv[2], total);
   double *state = malloc(series * STATE_SLOTS * sizeof(double));
   /* outputs are written per batch of `series` samples, as the agent's batch would be */
   double *scores = malloc(series * sizeof(double));
@@ -287,10 +290,14 @@ int main(int argc, char **argv) {
   for (int r = 0; r <= reps; r++) {
     int verify = r == reps;
     for (size_t s = 0; s < series; s++) reset_state(state + s * STATE_SLOTS);
+    for (size_t i = 0; i < warm; i++) {
+      size_t sid = i % series;
+      step(state + sid * STATE_SLOTS, values[i], (double)(i / series) * 1000.0, &scores[sid], &flags[sid], &lower[sid], &upper[sid]);
+    }
     checksum = 0;
     flagged = 0;
     double t0 = now_s();
-    for (size_t i = 0; i < points; i++) {
+    for (size_t i = warm; i < total; i++) {
       size_t sid = i % series; /* also the output index within the batch */
       double ts = (double)(i / series) * 1000.0;
       flagged += step(state + sid * STATE_SLOTS, values[i], ts, &scores[sid], &flags[sid], &lower[sid], &upper[sid]);
