@@ -29,6 +29,7 @@ import {
   SeriesDictionaryEncoder,
 } from '../shared-schemas/src/index.js';
 import type { CodecOptions, FeatureFrame, FeatureRow, Labels } from '../shared-schemas/src/index.js';
+import { mulberry32 as prng } from '../simulators/replay/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,17 +71,6 @@ const VARIANTS: Variant[] = [
 
 // ---------------------------------------------------------------------------------------------
 // Realistic data. Deterministic PRNG so every run measures the same bytes.
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** How a series' raw samples look. */
 type Kind =
@@ -419,8 +409,9 @@ function run(series: number): { results: Result[]; layout: string[][] } {
   return { results, layout };
 }
 
-function table(header: string[], rows: string[][]): string {
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+/** Markdown table; the first `textColumns` columns are left-aligned, the rest right-aligned. */
+function table(header: string[], rows: string[][], textColumns = 2): string {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < textColumns ? '---' : '---:')).join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   return lines.join('\n');
 }
@@ -458,5 +449,5 @@ console.log(
 );
 console.log('\nMB/s are of uncompressed protobuf payload; a sample is one series row of a frame.\n');
 console.log('## Layout: packed columns with float32 statistics (the schema) vs alternatives, protobuf payload bytes per sample\n');
-console.log(table(['series', 'codec', 'layout', 'steady B/sample', 'first frame B/sample'], layoutRows));
+console.log(table(['series', 'codec', 'layout', 'steady B/sample', 'first frame B/sample'], layoutRows, 3));
 if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ results: all, layout: layoutRows }, null, 2));

@@ -8,3 +8,5 @@ export { REPLAY_DETECTORS } from './detectors.js';
 export type { ReplayDetector, ReplayDetectorOptions } from './detectors.js';
 export { ReplayInputError, parseNabCsv, parseNabTimestamp, readNabSeries, listNabFiles, formatResultCsv } from './nab-csv.js';
 export type { NabSeries } from './nab-csv.js';
+export { makeSampleSeries, mulberry32 } from './sample-series.js';
+export type { SampleSeries, SampleIncident } from './sample-series.js';

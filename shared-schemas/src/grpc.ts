@@ -1,0 +1,77 @@
+// gRPC service definition of aiops.v1.AgentIngest in the plain-object shape @grpc/grpc-js
+// accepts (`server.addService(def, impl)`, `makeGenericClientConstructor(def, name)`), built
+// on this package's codecs so the hostile-input checks also guard the gRPC transport. No
+// dependency on @grpc/grpc-js here.
+import { limitsOf } from './config.js';
+import type { DecodeLimits } from './config.js';
+import {
+  decodeAck,
+  decodeAlertBatch,
+  decodeFeatureFrameEnvelope,
+  decodeHeartbeat,
+  decodeHeartbeatAck,
+  encodeAck,
+  encodeAlertBatch,
+  encodeFeatureFrameEnvelope,
+  encodeHeartbeat,
+  encodeHeartbeatAck,
+} from './messages.js';
+import type { Decoder, Encoder } from './messages.js';
+import { AIOPS_PACKAGE } from './schema.js';
+import type { Ack, AlertBatch, FeatureFrameEnvelope, Heartbeat, HeartbeatAck } from './types.js';
+
+export interface GrpcMethodDefinition<Req, Res> {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestSerialize: (value: Req) => Buffer;
+  requestDeserialize: (bytes: Buffer) => Req;
+  responseSerialize: (value: Res) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
+  originalName: string;
+}
+
+export interface AgentIngestServiceDefinition {
+  StreamFeatures: GrpcMethodDefinition<FeatureFrameEnvelope, Ack>;
+  PushAlerts: GrpcMethodDefinition<AlertBatch, Ack>;
+  Heartbeat: GrpcMethodDefinition<Heartbeat, HeartbeatAck>;
+}
+
+export const AGENT_INGEST_SERVICE = `${AIOPS_PACKAGE}.AgentIngest`;
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function method<Req, Res>(
+  name: string,
+  requestStream: boolean,
+  responseStream: boolean,
+  req: [Encoder<Req>, Decoder<Req>],
+  res: [Encoder<Res>, Decoder<Res>],
+  limits: DecodeLimits,
+): GrpcMethodDefinition<Req, Res> {
+  return {
+    path: `/${AGENT_INGEST_SERVICE}/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: (v) => asBuffer(req[0](v, limits)),
+    requestDeserialize: (b) => req[1](b, limits),
+    responseSerialize: (v) => asBuffer(res[0](v, limits)),
+    responseDeserialize: (b) => res[1](b, limits),
+    originalName: name.charAt(0).toLowerCase() + name.slice(1),
+  };
+}
+
+/**
+ * The AgentIngest service definition. Deserializers throw SchemaDecodeError on hostile input
+ * (grpc-js then fails the call); `limits` bound every message.
+ */
+export function agentIngestServiceDefinition(limits?: Partial<DecodeLimits>): AgentIngestServiceDefinition {
+  const l = limitsOf(limits);
+  return {
+    StreamFeatures: method('StreamFeatures', true, true, [encodeFeatureFrameEnvelope, decodeFeatureFrameEnvelope], [encodeAck, decodeAck], l),
+    PushAlerts: method('PushAlerts', true, true, [encodeAlertBatch, decodeAlertBatch], [encodeAck, decodeAck], l),
+    Heartbeat: method('Heartbeat', false, false, [encodeHeartbeat, decodeHeartbeat], [encodeHeartbeatAck, decodeHeartbeatAck], l),
+  };
+}
