@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Shared helpers for deploy/dev/*.sh: each script installs its server if missing (Debian packages
+# through apt, or downloads into a cache OUTSIDE the repo), starts it on loopback with its own
+# state folder, waits until it answers, and stops it by PID. Idempotent: `start` on a running
+# server is a no-op; `stop` on a stopped one too.
+#
+# State lives under $AIOPS_DEV_HOME (default ~/.cache/aiops-dev/<name>/): pid, log, data.
+set -euo pipefail
+
+AIOPS_DEV_HOME="${AIOPS_DEV_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/aiops-dev}"
+
+dev_dir() { # dev_dir NAME -> prints and creates the state folder
+  local d="$AIOPS_DEV_HOME/$1"
+  mkdir -p "$d"
+  printf '%s\n' "$d"
+}
+
+log() { printf '[%s] %s\n' "${DEV_NAME:-dev}" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+apt_updated=0
+apt_install() { # apt_install PACKAGE... (only the missing ones)
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ $apt_updated -eq 0 ]; then
+    log "apt-get update"
+    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  log "installing ${missing[*]} (apt)"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+pid_alive() { # pid_alive PIDFILE
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
+  local secs="$1" what="$2"
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then return 1; fi
+    sleep 0.2
+  done
+  log "$what is ready"
+}
+
+http_ok() { # http_ok URL
+  if command -v curl >/dev/null; then curl -fsS -o /dev/null --max-time 2 "$1"; else
+    node -e "require('http').get(process.argv[1],r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))" "$1"; fi
+}
+
+tcp_open() { # tcp_open HOST PORT
+  node -e "const s=require('net').connect(+process.argv[2],process.argv[1],()=>{s.end();process.exit(0)});s.on('error',()=>process.exit(1))" "$1" "$2"
+}
+
+stop_pid() { # stop_pid PIDFILE: TERM, wait up to 15 s, then KILL
+  local pf="$1"
+  if ! pid_alive "$pf"; then rm -f "$pf"; return 0; fi
+  local pid
+  pid="$(cat "$pf")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pf"
+  log "stopped (pid $pid)"
+}

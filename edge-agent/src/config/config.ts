@@ -1,0 +1,266 @@
+// The agent's configuration: a YAML file, then the environment, then defaults (the first that
+// sets a value wins), validated whole before anything is built (CONVENTIONS 7). Every problem is
+// reported at once, each naming its path and the bad value:
+//   receivers.prometheus/node.interval must be >= 1 ms (got "0s")
+//
+// Environment: string values in the file may reference variables as ${env:NAME} or ${NAME}
+// (a missing variable is an error); and a key the file leaves out may be set with
+// AIOPS_AGENT__<SECTION>__<KEY>[__<KEY>...] (sections: AGENT, TELEMETRY, FEATURES, and
+// RECEIVERS/PROCESSORS/EXPORTERS followed by a component id without "/"), values read as YAML
+// scalars, e.g. AIOPS_AGENT__AGENT__TENANT=shop or AIOPS_AGENT__EXPORTERS__MQTT__URL=mqtts://c:8883.
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml, parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { AnyFactory } from '../component.js';
+import { ConfigError } from '../errors.js';
+import { duration } from './duration.js';
+
+const ID_RE = /^[a-z][a-z0-9_-]*(\/[A-Za-z0-9_.-]+)?$/;
+const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const AgentSectionSchema = z
+  .object({
+    /** Unique per tenant; default: the host name. Only [A-Za-z0-9_.-], as it becomes an MQTT topic level. */
+    id: z.string().regex(AGENT_ID_RE, 'must be 1-128 characters of [A-Za-z0-9_.-], starting with a letter or digit').optional(),
+    tenant: z.string().regex(AGENT_ID_RE, 'must be 1-128 characters of [A-Za-z0-9_.-]').default('default'),
+    /** Durable state: buffer, checkpoints, detector snapshots. */
+    data_dir: z.string().min(1).default('/var/lib/aiops-agent'),
+  })
+  .strict();
+
+export const TelemetrySectionSchema = z
+  .object({
+    /** host:port for /metrics and /healthz; null disables the endpoint. */
+    listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'must be host:port').nullable().default('127.0.0.1:9464'),
+    log_level: z.enum(LOG_LEVELS).default('info'),
+  })
+  .strict();
+
+export const FeaturesSectionSchema = z
+  .object({
+    /** Window length of the features sent to central. */
+    window: duration({ min: 1000, max: 3_600_000 }).default(10_000),
+    /** A window closes this long after its end, to admit late samples. */
+    grace: duration({ min: 0, max: 600_000 }).default(2_000),
+    /** Series tracked at once (beyond: dropped and counted). */
+    max_series: z.number().int().min(1).max(2_000_000).default(100_000),
+  })
+  .strict();
+
+const PipelineSchema = z
+  .object({
+    receivers: z.array(z.string()).min(1, 'must list at least one receiver'),
+    processors: z.array(z.string()).default([]),
+    exporters: z.array(z.string()).min(1, 'must list at least one exporter'),
+  })
+  .strict();
+
+const TopSchema = z
+  .object({
+    agent: AgentSectionSchema.default({ tenant: 'default', data_dir: '/var/lib/aiops-agent' }),
+    telemetry: TelemetrySectionSchema.default({ listen: '127.0.0.1:9464', log_level: 'info' }),
+    features: FeaturesSectionSchema.default({ window: 10_000, grace: 2_000, max_series: 100_000 }),
+    receivers: z.record(z.string(), z.unknown()).default({}),
+    processors: z.record(z.string(), z.unknown()).default({}),
+    exporters: z.record(z.string(), z.unknown()).default({}),
+    pipelines: z.object({ metrics: PipelineSchema }).strict(),
+  })
+  .strict();
+
+export interface ResolvedComponent {
+  id: string;
+  kind: 'receiver' | 'processor' | 'exporter';
+  factory: AnyFactory;
+  config: unknown;
+}
+
+export interface AgentConfig {
+  agent: { id: string; tenant: string; dataDir: string };
+  telemetry: { listen: string | null; logLevel: (typeof LOG_LEVELS)[number] };
+  features: { windowMs: number; graceMs: number; maxSeries: number };
+  components: Map<string, ResolvedComponent>;
+  pipeline: { receivers: string[]; processors: string[]; exporters: string[] };
+}
+
+export interface FactoryRegistry {
+  receivers: ReadonlyMap<string, AnyFactory>;
+  processors: ReadonlyMap<string, AnyFactory>;
+  exporters: ReadonlyMap<string, AnyFactory>;
+}
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function zodIssues(error: z.ZodError, prefix: string): ConfigIssue[] {
+  return error.issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.');
+    let message = i.message;
+    if (i.code === 'unrecognized_keys') message = `has unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    const got = 'input' in i && i.code !== 'unrecognized_keys' ? ` (got ${show(i.input)})` : '';
+    return { path: path || '(root)', message: `${message}${got}` };
+  });
+}
+
+/** Reads a YAML file; a syntax error names the file, line and column. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError('(file)', `cannot read config file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfigText(text, path);
+}
+
+export function parseConfigText(text: string, source = '(config)'): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new ConfigError('(file)', `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`);
+  }
+  return doc.toJS() ?? {};
+}
+
+/** ${env:NAME} / ${NAME} in strings; a missing variable is an issue at that path. */
+function substituteEnv(v: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
+  if (typeof v === 'string') {
+    return v.replace(/\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const val = env[name];
+      if (val === undefined) {
+        issues.push({ path, message: `refers to environment variable ${name}, which is not set` });
+        return '';
+      }
+      return val;
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => substituteEnv(x, env, `${path}[${i}]`, issues));
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = substituteEnv(x, env, path ? `${path}.${k}` : k, issues);
+    return out;
+  }
+  return v;
+}
+
+/** AIOPS_AGENT__A__B=v sets a.b where the file left it unset. */
+function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('AIOPS_AGENT__') || value === undefined) continue;
+    const parts = name.slice('AIOPS_AGENT__'.length).split('__').map((p) => p.toLowerCase());
+    if (parts.length < 2 || parts.some((p) => p === '')) continue;
+    let node: Record<string, unknown> = raw;
+    for (const p of parts.slice(0, -1)) {
+      const next = node[p];
+      if (next === undefined || next === null) node[p] = {};
+      else if (typeof next !== 'object') break;
+      node = node[p] as Record<string, unknown>;
+    }
+    const leaf = parts[parts.length - 1]!;
+    if (node[leaf] === undefined) {
+      let parsed: unknown = value;
+      try {
+        parsed = parseYaml(value);
+      } catch {
+        parsed = value;
+      }
+      node[leaf] = parsed;
+    }
+  }
+}
+
+/**
+ * Validates a parsed config document against the schemas of the registered factories and
+ * returns it resolved (defaults applied, durations in ms). Throws one ConfigError listing every
+ * problem found.
+ */
+export function resolveConfig(rawInput: unknown, registry: FactoryRegistry, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const issues: ConfigIssue[] = [];
+  if (rawInput === null || typeof rawInput !== 'object' || Array.isArray(rawInput)) {
+    throw new ConfigError('(root)', `(root) must be a mapping (got ${show(rawInput)})`);
+  }
+  const raw = substituteEnv(structuredClone(rawInput), env, '', issues) as Record<string, unknown>;
+  applyEnvOverrides(raw, env);
+  const top = TopSchema.safeParse(raw, { reportInput: true });
+  if (!top.success) issues.push(...zodIssues(top.error, ''));
+
+  const components = new Map<string, ResolvedComponent>();
+  const sections = [
+    ['receivers', 'receiver', registry.receivers],
+    ['processors', 'processor', registry.processors],
+    ['exporters', 'exporter', registry.exporters],
+  ] as const;
+  for (const [section, kind, factories] of sections) {
+    const block = raw[section];
+    if (block === undefined || block === null || typeof block !== 'object') continue;
+    for (const [id, value] of Object.entries(block as Record<string, unknown>)) {
+      const path = `${section}.${id}`;
+      if (!ID_RE.test(id)) {
+        issues.push({ path, message: `is not a valid component id: use "type" or "type/name" (got "${id}")` });
+        continue;
+      }
+      const type = id.split('/')[0]!;
+      const factory = factories.get(type);
+      if (!factory) {
+        issues.push({ path, message: `unknown ${kind} type "${type}" (known: ${[...factories.keys()].join(', ') || 'none'})` });
+        continue;
+      }
+      const parsed = factory.configSchema.safeParse(value ?? {}, { reportInput: true });
+      if (!parsed.success) {
+        issues.push(...zodIssues(parsed.error, path));
+        continue;
+      }
+      components.set(id, { id, kind, factory, config: parsed.data });
+    }
+  }
+
+  if (top.success) {
+    const p = top.data.pipelines.metrics;
+    const check = (list: string[], section: string, kind: string): void => {
+      const seen = new Set<string>();
+      list.forEach((id, i) => {
+        const path = `pipelines.metrics.${section}[${i}]`;
+        if (seen.has(id)) issues.push({ path, message: `lists "${id}" twice` });
+        seen.add(id);
+        const c = components.get(id);
+        const declared = (raw[section] as Record<string, unknown> | undefined)?.[id] !== undefined;
+        if (!c && !declared) issues.push({ path, message: `refers to ${kind} "${id}", which is not configured under ${section}` });
+      });
+    };
+    check(p.receivers, 'receivers', 'receiver');
+    check(p.processors, 'processors', 'processor');
+    check(p.exporters, 'exporters', 'exporter');
+  }
+
+  if (issues.length > 0) {
+    const text = issues.map((i) => (i.message.startsWith(i.path) ? i.message : `${i.path} ${i.message}`)).join('\n  ');
+    throw new ConfigError(issues[0]!.path, `invalid configuration (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n  ${text}`);
+  }
+  const t = top.data!;
+  return {
+    agent: { id: t.agent.id ?? sanitizeAgentId(hostname()), tenant: t.agent.tenant, dataDir: t.agent.data_dir },
+    telemetry: { listen: t.telemetry.listen, logLevel: t.telemetry.log_level },
+    features: { windowMs: t.features.window, graceMs: t.features.grace, maxSeries: t.features.max_series },
+    components,
+    pipeline: { receivers: t.pipelines.metrics.receivers, processors: t.pipelines.metrics.processors, exporters: t.pipelines.metrics.exporters },
+  };
+}
+
+/** A host name made safe for an MQTT topic level. */
+export function sanitizeAgentId(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
+  return s || 'agent';
+}
