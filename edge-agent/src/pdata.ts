@@ -31,6 +31,8 @@ export interface MetricSample {
   /** Canonical series key (name + sorted labels), set by the normalizer. */
   key?: string;
   tier1?: Tier1Result;
+  /** FeatureFlags bits (shared-schemas) set by processors, e.g. COUNTER_RESET by the normalizer. */
+  featureFlags?: number;
 }
 
 export interface MetricBatch {

@@ -1,7 +1,7 @@
 // Public surface of wasm-detectors: the Tier-1 detector (WebAssembly build and TypeScript
 // reference), its configuration and its layout constants.
 
-export { createWasmTier1, createWasmTier1Sync, WasmTier1, DEFAULT_WASM_URL } from './wasm.js';
+export { createWasmTier1, createWasmTier1Sync, WasmTier1, defaultWasmUrl } from './wasm.js';
 export type { WasmTier1Options, Tier1Exports } from './wasm.js';
 export { Tier1Reference } from './reference.js';
 export type { Tier1Options } from './reference.js';

@@ -50,20 +50,28 @@ const INIT_ERRORS: Record<number, string> = {
   [-3]: 'out of memory (maxSeries * 512 bytes + batch buffers must fit in 4 GiB)',
 };
 
-/** Where the build puts the module (npm run build:wasm). */
-export const DEFAULT_WASM_URL = new URL('../build/tier1.wasm', import.meta.url);
+/**
+ * Where the build puts the module (npm run build:wasm). A function, not a constant: in a
+ * CommonJS bundle (the agent's single executable) import.meta.url is not defined, and the
+ * bytes come from an embedded asset instead.
+ */
+export function defaultWasmUrl(): URL {
+  return new URL('../build/tier1.wasm', import.meta.url);
+}
 
 export interface WasmTier1Options extends Tier1Options {
-  /** The module's bytes; read from DEFAULT_WASM_URL when absent. */
+  /** The module's bytes; read from defaultWasmUrl() when absent. */
   wasmBytes?: Uint8Array;
 }
 
 function loadBytes(opts: WasmTier1Options): Uint8Array {
   if (opts.wasmBytes) return opts.wasmBytes;
+  let url: URL | undefined;
   try {
-    return readFileSync(DEFAULT_WASM_URL);
+    url = defaultWasmUrl();
+    return readFileSync(url);
   } catch (cause) {
-    throw new Tier1Error('WASM_LOAD_FAILED', `cannot read ${DEFAULT_WASM_URL.pathname}: run "npm run build:wasm" first`, { cause });
+    throw new Tier1Error('WASM_LOAD_FAILED', `cannot read ${url?.pathname ?? 'the Tier-1 module'}: run "npm run build:wasm" first`, { cause });
   }
 }
 

@@ -227,22 +227,23 @@ export function resolveConfig(rawInput: unknown, registry: FactoryRegistry, env:
     }
   }
 
-  if (top.success) {
-    const p = top.data.pipelines.metrics;
-    const check = (list: string[], section: string, kind: string): void => {
+  // References are checked on the raw document, so that they are reported even when other
+  // sections are invalid.
+  const rawPipe = (raw.pipelines as { metrics?: Record<string, unknown> } | undefined)?.metrics;
+  if (rawPipe && typeof rawPipe === 'object') {
+    for (const [section, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
+      const list = rawPipe[section];
+      if (!Array.isArray(list)) continue;
       const seen = new Set<string>();
-      list.forEach((id, i) => {
+      list.forEach((id: unknown, i) => {
         const path = `pipelines.metrics.${section}[${i}]`;
+        if (typeof id !== 'string') return;
         if (seen.has(id)) issues.push({ path, message: `lists "${id}" twice` });
         seen.add(id);
-        const c = components.get(id);
         const declared = (raw[section] as Record<string, unknown> | undefined)?.[id] !== undefined;
-        if (!c && !declared) issues.push({ path, message: `refers to ${kind} "${id}", which is not configured under ${section}` });
+        if (!declared) issues.push({ path, message: `refers to ${kind} "${id}", which is not configured under ${section}` });
       });
-    };
-    check(p.receivers, 'receivers', 'receiver');
-    check(p.processors, 'processors', 'processor');
-    check(p.exporters, 'exporters', 'exporter');
+    }
   }
 
   if (issues.length > 0) {

@@ -1,0 +1,130 @@
+// aiops-agent: the host agent's command line.
+//   aiops-agent --config /etc/aiops-agent/agent.yaml
+//   aiops-agent --check-config --config agent.yaml     validate the whole config, exit 0 or 2
+//   aiops-agent --print-config --config agent.yaml     the resolved config (defaults applied, secrets hidden)
+//   aiops-agent --version
+
+import { Command } from 'commander';
+import { stringify } from 'yaml';
+import { systemClock } from './component.js';
+import { buildRegistry } from './components.js';
+import type { AgentAssets } from './components.js';
+import { readConfigFile, resolveConfig } from './config/config.js';
+import type { AgentConfig } from './config/config.js';
+import { AgentService } from './service/service.js';
+import { createLogger } from './telemetry/logger.js';
+import { SelfMetrics } from './telemetry/self-metrics.js';
+import { StatusServer } from './telemetry/status-server.js';
+import { agentVersion } from './version.js';
+
+const SECRET_KEY = /pass(word)?|secret|token|private|^key$|_key$|authorization/i;
+
+/** The resolved config as plain data, secrets replaced. */
+export function printableConfig(cfg: AgentConfig): Record<string, unknown> {
+  const hide = (v: unknown, key = ''): unknown => {
+    if (SECRET_KEY.test(key) && v !== undefined && v !== null && v !== '') return '[redacted]';
+    if (Array.isArray(v)) return v.map((x) => hide(x));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hide(x, k)]));
+    return v;
+  };
+  const section = (kind: string) =>
+    Object.fromEntries([...cfg.components.values()].filter((c) => c.kind === kind).map((c) => [c.id, hide(c.config)]));
+  return {
+    agent: cfg.agent,
+    telemetry: cfg.telemetry,
+    features: cfg.features,
+    receivers: section('receiver'),
+    processors: section('processor'),
+    exporters: section('exporter'),
+    pipelines: { metrics: cfg.pipeline },
+  };
+}
+
+export interface MainIo {
+  out(s: string): void;
+  err(s: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs the CLI; resolves with the exit code once the agent has stopped (or at once for checks). */
+export async function main(argv: string[], io: MainIo, assets: AgentAssets = {}): Promise<number> {
+  const program = new Command()
+    .name('aiops-agent')
+    .description('AIOps edge agent: collects host metrics, scrapes, OTLP, remote-write and logs; scores every series with Tier-1; sends 10 s feature frames to central over MQTT or gRPC.')
+    .option('-c, --config <file>', 'YAML configuration file (see deploy/agent.example.yaml)')
+    .option('--check-config', 'validate the whole configuration and exit (0 valid, 2 invalid)')
+    .option('--print-config', 'print the resolved configuration (defaults applied, secrets hidden) and exit')
+    .version(agentVersion(), '-v, --version', 'print the version and exit')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    const code = (e as { exitCode?: number }).exitCode;
+    return code ?? 2;
+  }
+  const o = program.opts<{ config?: string; checkConfig?: boolean; printConfig?: boolean }>();
+  if (!o.config) {
+    io.err('aiops-agent: --config <file> is required (see deploy/agent.example.yaml)\n');
+    return 2;
+  }
+  const registry = buildRegistry(assets);
+  let cfg: AgentConfig;
+  try {
+    cfg = resolveConfig(readConfigFile(o.config), registry, io.env);
+  } catch (e) {
+    io.err(`aiops-agent: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (o.checkConfig) {
+    io.out(
+      `configuration OK: agent "${cfg.agent.id}" (tenant ${cfg.agent.tenant}); ${cfg.pipeline.receivers.length} receiver(s), ` +
+        `${cfg.pipeline.processors.length} processor(s), ${cfg.pipeline.exporters.length} exporter(s)\n`,
+    );
+    return 0;
+  }
+  if (o.printConfig) {
+    io.out(stringify(printableConfig(cfg)));
+    return 0;
+  }
+  return runAgent(cfg, assets);
+}
+
+async function runAgent(cfg: AgentConfig, _assets: AgentAssets): Promise<number> {
+  const logger = createLogger(cfg.telemetry.logLevel);
+  const metrics = new SelfMetrics();
+  const unhandled = metrics.forComponent('process').counter('aiops_agent_unhandled_rejections_total', 'Promise rejections no component handled (a bug: please report).');
+  process.on('unhandledRejection', (reason) => {
+    unhandled.inc();
+    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled promise rejection');
+  });
+  let service: AgentService;
+  try {
+    service = new AgentService(cfg, { logger, metrics, clock: systemClock });
+  } catch (e) {
+    logger.fatal({ err: (e as Error).message }, 'cannot build the pipeline');
+    return 1;
+  }
+  const status = cfg.telemetry.listen ? new StatusServer({ listen: cfg.telemetry.listen, metrics, health: () => service.health() }) : undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info({ signal }, 'stopping');
+      await service.shutdown();
+      await status?.shutdown();
+    })());
+  const done = new Promise<number>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop(sig).then(() => resolve(0)));
+  });
+  try {
+    await status?.start();
+    await service.start();
+  } catch (e) {
+    logger.fatal({ err: (e as Error).message }, 'agent failed to start');
+    await stop('start-failure');
+    return 1;
+  }
+  if (status?.address) logger.info({ listen: `${status.address.host}:${status.address.port}` }, 'self-metrics at /metrics, health at /healthz');
+  return done;
+}

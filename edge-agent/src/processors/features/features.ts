@@ -1,0 +1,216 @@
+// The window aggregator: per series and per (wall-clock aligned) window, the features central
+// receives instead of raw samples: count, min, max, mean, std, last, p50, p95, the highest
+// Tier-1 score, flags and the Tier-1 band at window end. A window closes `graceMs` after its
+// end; samples for a closed window are dropped and counted as late.
+
+import { FeatureFlags } from '../../../../shared-schemas/src/index.js';
+import { FLAG_ANOMALY, FLAG_GAP, FLAG_LEVEL_SHIFT, FLAG_WARMUP } from '../../../../wasm-detectors/src/index.js';
+import type { ComponentSettings, Processor, WindowConsumer } from '../../component.js';
+import type { FeatureWindow, Labels, MetricBatch, MetricSample } from '../../pdata.js';
+import type { FeaturesConfig } from './config.js';
+
+interface Acc {
+  key: string;
+  labels: Labels;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  m2: number;
+  last: number;
+  lastTs: number;
+  values: number[];
+  maxScore: number;
+  flags: number;
+  lower: number;
+  upper: number;
+}
+
+/** Canonical key of a sample's series (name + labels sorted by name). */
+export function seriesKey(name: string, labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let k = name + '{';
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    k += `${i ? ',' : ''}${n}=${JSON.stringify(labels[n])}`;
+  }
+  return k + '}';
+}
+
+/** Linear-interpolated quantile of sorted values (NaN when empty). */
+export function quantileSorted(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export class WindowAggregator implements Processor {
+  private readonly open = new Map<number, Map<string, Acc>>();
+  private readonly seriesInOpen = new Map<string, number>();
+  private timer: unknown;
+  private closedUpTo = -Infinity;
+  private readonly maxValues: number;
+  private readonly dropped;
+  private readonly emitted;
+  private readonly exportErrors;
+  private readonly openSeries;
+  private stopped = false;
+
+  constructor(
+    private readonly settings: ComponentSettings,
+    private readonly cfg: FeaturesConfig,
+    private readonly next: WindowConsumer,
+  ) {
+    this.maxValues = cfg.maxValuesPerSeries ?? 256;
+    const m = settings.metrics;
+    this.dropped = m.counter('aiops_agent_features_dropped_samples_total', 'Samples not aggregated, by reason (late, series_limit, non_finite).', ['reason']);
+    this.emitted = m.counter('aiops_agent_features_windows_total', 'Feature windows handed to the exporters.');
+    this.exportErrors = m.counter('aiops_agent_features_export_errors_total', 'Windows an exporter refused (it logs why).');
+    this.openSeries = m.gauge('aiops_agent_features_open_series', 'Series with samples in the open windows.');
+  }
+
+  async start(): Promise<void> {
+    if (this.timer || this.stopped) return;
+    const tick = Math.max(250, Math.min(1000, Math.floor(this.cfg.windowMs / 10)));
+    this.timer = this.settings.clock.setInterval(() => void this.closeDue(this.settings.clock.now()), tick);
+    (this.timer as { unref?(): void }).unref?.();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.timer) this.settings.clock.clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.closeDue(Infinity);
+  }
+
+  async consumeMetrics(batch: MetricBatch): Promise<void> {
+    const w = this.cfg.windowMs;
+    for (const s of batch.samples) {
+      if (!Number.isFinite(s.value) || !Number.isFinite(s.ts)) {
+        this.dropped.inc(1, { reason: 'non_finite' });
+        continue;
+      }
+      const start = Math.floor(s.ts / w) * w;
+      if (start <= this.closedUpTo) {
+        this.dropped.inc(1, { reason: 'late' });
+        continue;
+      }
+      let win = this.open.get(start);
+      if (!win) {
+        win = new Map();
+        this.open.set(start, win);
+      }
+      const key = s.key ?? seriesKey(s.name, s.labels);
+      let acc = win.get(key);
+      if (!acc) {
+        const inOpen = this.seriesInOpen.get(key) ?? 0;
+        if (inOpen === 0 && this.seriesInOpen.size >= this.cfg.maxSeries) {
+          this.dropped.inc(1, { reason: 'series_limit' });
+          continue;
+        }
+        this.seriesInOpen.set(key, inOpen + 1);
+        acc = newAcc(key, s);
+        win.set(key, acc);
+      }
+      add(acc, s, this.maxValues);
+    }
+    this.openSeries.set(this.seriesInOpen.size);
+  }
+
+  /** Closes every window whose end + grace is at or before `now`, oldest first. */
+  private async closeDue(now: number): Promise<void> {
+    const w = this.cfg.windowMs;
+    const due = [...this.open.keys()].filter((start) => start + w + this.cfg.graceMs <= now).sort((a, b) => a - b);
+    for (const start of due) {
+      const win = this.open.get(start)!;
+      this.open.delete(start);
+      this.closedUpTo = Math.max(this.closedUpTo, start);
+      const out: FeatureWindow = { windowStartMs: start, windowEndMs: start + w, series: [] };
+      for (const acc of win.values()) {
+        const left = (this.seriesInOpen.get(acc.key) ?? 1) - 1;
+        if (left <= 0) this.seriesInOpen.delete(acc.key);
+        else this.seriesInOpen.set(acc.key, left);
+        out.series.push({ key: acc.key, labels: acc.labels, row: finish(acc) });
+      }
+      this.openSeries.set(this.seriesInOpen.size);
+      if (out.series.length === 0) continue;
+      try {
+        await this.next.consumeWindow(out);
+        this.emitted.inc();
+      } catch (err) {
+        this.exportErrors.inc();
+        this.settings.logger.warn({ err: (err as Error).message, windowStartMs: start }, 'an exporter refused a feature window');
+      }
+    }
+  }
+}
+
+function newAcc(key: string, s: MetricSample): Acc {
+  return {
+    key,
+    labels: { __name__: s.name, ...s.labels },
+    count: 0,
+    min: Infinity,
+    max: -Infinity,
+    mean: 0,
+    m2: 0,
+    last: NaN,
+    lastTs: -Infinity,
+    values: [],
+    maxScore: NaN,
+    flags: 0,
+    lower: NaN,
+    upper: NaN,
+  };
+}
+
+function add(a: Acc, s: MetricSample, maxValues: number): void {
+  const v = s.value;
+  a.count++;
+  if (v < a.min) a.min = v;
+  if (v > a.max) a.max = v;
+  const d = v - a.mean;
+  a.mean += d / a.count;
+  a.m2 += d * (v - a.mean);
+  if (s.ts >= a.lastTs) {
+    a.last = v;
+    a.lastTs = s.ts;
+  }
+  if (a.values.length < maxValues) a.values.push(v);
+  if (s.featureFlags) a.flags |= s.featureFlags;
+  const t = s.tier1;
+  if (t) {
+    if (!(t.score <= a.maxScore)) a.maxScore = t.score;
+    if (t.flags & FLAG_ANOMALY) a.flags |= FeatureFlags.ANOMALY;
+    if (t.flags & FLAG_LEVEL_SHIFT) a.flags |= FeatureFlags.LEVEL_SHIFT;
+    if (t.flags & FLAG_GAP) a.flags |= FeatureFlags.GAP;
+    if (Number.isFinite(t.lower) && Number.isFinite(t.upper) && (v < t.lower || v > t.upper)) a.flags |= FeatureFlags.BAND_BREACH;
+    if (s.ts >= a.lastTs) {
+      a.lower = t.lower;
+      a.upper = t.upper;
+      if (t.flags & FLAG_WARMUP) a.flags |= FeatureFlags.WARMING_UP;
+      else a.flags &= ~FeatureFlags.WARMING_UP;
+    }
+  }
+}
+
+function finish(a: Acc): FeatureWindow['series'][number]['row'] {
+  const sorted = a.values.sort((x, y) => x - y);
+  return {
+    count: a.count,
+    min: a.min,
+    max: a.max,
+    mean: a.mean,
+    std: a.count >= 2 ? Math.sqrt(a.m2 / a.count) : NaN,
+    last: a.last,
+    p50: quantileSorted(sorted, 0.5),
+    p95: quantileSorted(sorted, 0.95),
+    tier1MaxScore: a.maxScore,
+    flags: a.flags,
+    bandLower: a.lower,
+    bandUpper: a.upper,
+  };
+}
