@@ -52,7 +52,7 @@ wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
 }
 
 http_ok() { # http_ok URL
-  if command -v curl >/dev/null; then curl -fsS -o /dev/null --max-time 2 "$1"; else
+  if command -v curl >/dev/null; then curl -fs -o /dev/null --max-time 2 "$1"; else
     node -e "require('http').get(process.argv[1],r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))" "$1"; fi
 }
 

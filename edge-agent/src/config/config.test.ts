@@ -90,6 +90,7 @@ pipelines:
     assert.equal(c.agent.id, 'edge-7');
     assert.equal(c.features.windowMs, 30_000);
     assert.match(problems(minimal + 'agent:\n  tenant: ${NOPE}\n'), /agent\.tenant refers to environment variable NOPE, which is not set/);
+    assert.equal(resolveConfig(parseConfigText(minimal + 'agent:\n  tenant: ${env:NOPE:-fallback}\n'), registry(), {}).agent.tenant, 'fallback');
   });
 
   it('names the file, line and column of a YAML syntax error; refuses non-mapping documents', () => {

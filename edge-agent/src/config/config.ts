@@ -3,8 +3,8 @@
 // reported at once, each naming its path and the bad value:
 //   receivers.prometheus/node.interval must be >= 1 ms (got "0s")
 //
-// Environment: string values in the file may reference variables as ${env:NAME} or ${NAME}
-// (a missing variable is an error); and a key the file leaves out may be set with
+// Environment: string values in the file may reference variables as ${env:NAME} or ${NAME},
+// with a default as ${env:NAME:-default} (a missing variable without a default is an error); and a key the file leaves out may be set with
 // AIOPS_AGENT__<SECTION>__<KEY>[__<KEY>...] (sections: AGENT, TELEMETRY, FEATURES, and
 // RECEIVERS/PROCESSORS/EXPORTERS followed by a component id without "/"), values read as YAML
 // scalars, e.g. AIOPS_AGENT__AGENT__TENANT=shop or AIOPS_AGENT__EXPORTERS__MQTT__URL=mqtts://c:8883.
@@ -138,8 +138,8 @@ export function parseConfigText(text: string, source = '(config)'): unknown {
 /** ${env:NAME} / ${NAME} in strings; a missing variable is an issue at that path. */
 function substituteEnv(v: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
   if (typeof v === 'string') {
-    return v.replace(/\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-      const val = env[name];
+    return v.replace(/\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+      const val = env[name] ?? fallback;
       if (val === undefined) {
         issues.push({ path, message: `refers to environment variable ${name}, which is not set` });
         return '';
