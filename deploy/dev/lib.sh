@@ -21,7 +21,10 @@ die() { log "ERROR: $*"; exit 1; }
 apt_updated=0
 apt_install() { # apt_install PACKAGE... (only the missing ones)
   local missing=()
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  # dpkg -s also succeeds for a package removed but not purged: ask for the installed state.
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
   local sudo=""
