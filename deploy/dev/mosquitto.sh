@@ -40,20 +40,6 @@ find_bin() {
   return 1
 }
 
-# lib.sh's apt_install skips a package `dpkg -s` knows, which includes one removed with its
-# config files kept ("deinstall ok config-files"): install when the binaries are missing.
-install_mosquitto() {
-  apt_install mosquitto
-  if ! find_bin >/dev/null || ! command -v mosquitto_passwd >/dev/null; then
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    log "installing mosquitto (apt, package was removed)"
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mosquitto >/dev/null \
-      || die "apt-get install mosquitto failed"
-  fi
-}
-
 write_config() {
   mkdir -p "$DIR/data"
   # Password file: mosquitto_passwd hashes the passwords (-b takes them as arguments; these
@@ -103,7 +89,7 @@ start() {
     return 0
   fi
   rm -f "$PIDFILE"
-  find_bin >/dev/null && command -v mosquitto_passwd >/dev/null || install_mosquitto
+  find_bin >/dev/null && command -v mosquitto_passwd >/dev/null || apt_install mosquitto
   local bin
   bin="$(find_bin)" || die "mosquitto binary not found after install"
   command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd not found after install"
