@@ -25,6 +25,25 @@ const tier1Wasm = join(root, 'wasm-detectors', 'build', 'tier1.wasm');
 const sqlWasm = require.resolve('sql.js/dist/sql-wasm.wasm');
 if (!existsSync(tier1Wasm)) throw new Error(`${relative(root, tier1Wasm)} is missing: run npm run build:wasm first`);
 
+/**
+ * Optional peers that libraries try to require() at load time inside try/catch (ws: bufferutil,
+ * utf-8-validate; debug: supports-color; pino: pino-pretty). Bundled as modules that throw, so the
+ * libraries take their fallback and the executable never asks Node to load a file from disk
+ * (which a single executable cannot do, and warns about on every start).
+ */
+const OPTIONAL_PEERS = ['bufferutil', 'utf-8-validate', 'supports-color', 'pino-pretty'];
+const optionalPeersUnavailable = {
+  name: 'optional-peers-unavailable',
+  setup(b) {
+    const filter = new RegExp(`^(${OPTIONAL_PEERS.join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'unavailable' }));
+    b.onLoad({ filter: /.*/, namespace: 'unavailable' }, (a) => ({
+      contents: `throw new Error(${JSON.stringify(`${a.path} is not part of the aiops-agent executable`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
@@ -41,8 +60,9 @@ const result = await build({
   sourcemap: false,
   legalComments: 'none',
   // snappy is a native addon: a single executable cannot load it; shared-schemas reports the
-  // codec unavailable and uses the pure-JS paths. The rest are optional peers never used here.
-  external: ['snappy', 'pino-pretty', 'bufferutil', 'utf-8-validate'],
+  // codec unavailable (entry.ts sets AIOPS_NO_NATIVE_ADDONS so it does not even try).
+  external: ['snappy'],
+  plugins: [optionalPeersUnavailable],
   define: { __AIOPS_AGENT_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': 'undefined' },
   logLevel: 'warning',
   metafile: true,

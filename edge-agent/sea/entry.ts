@@ -5,6 +5,10 @@ import { getAsset, isSea } from 'node:sea';
 import { main } from '../src/main.js';
 import type { AgentAssets } from '../src/components.js';
 
+// A single executable cannot load native addons: shared-schemas then skips the optional snappy
+// addon instead of trying (and making Node warn). Read lazily, at first codec use.
+process.env.AIOPS_NO_NATIVE_ADDONS = '1';
+
 function assets(): AgentAssets {
   if (!isSea()) return {};
   return {

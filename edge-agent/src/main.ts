@@ -94,6 +94,7 @@ export async function main(argv: string[], io: MainIo, assets: AgentAssets = {})
 async function runAgent(cfg: AgentConfig, _assets: AgentAssets): Promise<number> {
   const logger = createLogger(cfg.telemetry.logLevel);
   const metrics = new SelfMetrics();
+  metrics.collectProcessMetrics();
   const unhandled = metrics.forComponent('process').counter('aiops_agent_unhandled_rejections_total', 'Promise rejections no component handled (a bug: please report).');
   process.on('unhandledRejection', (reason) => {
     unhandled.inc();

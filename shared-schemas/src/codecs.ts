@@ -37,6 +37,13 @@ let snappyError: unknown;
  */
 function snappy(): SnappyModule | null {
   if (snappyModule !== undefined) return snappyModule;
+  // The agent's single executable sets this: it cannot load native addons, and trying makes
+  // Node print a warning on every start.
+  if (process.env.AIOPS_NO_NATIVE_ADDONS === '1') {
+    snappyModule = null;
+    snappyError = new Error('native addons are disabled in this process (AIOPS_NO_NATIVE_ADDONS=1)');
+    return snappyModule;
+  }
   try {
     // CommonJS bundles have __filename; under ESM import.meta.url is the module URL.
     const base = typeof __filename === 'string' ? __filename : import.meta.url;

@@ -2,7 +2,7 @@
 // /metrics. Components ask for a metric by name; the same name is shared by every component of a
 // type and told apart by the `component` label, so two Prometheus receivers do not collide.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type LabelValues = Record<string, string | number>;
 
@@ -24,6 +24,11 @@ export class SelfMetrics {
 
   constructor(registry = new Registry()) {
     this.registry = registry;
+  }
+
+  /** Adds the process metrics (CPU, RSS, heap, event-loop lag) to this registry: the agent does. */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
   }
 
   /** A view of this registry whose metrics carry `component=<id>`. */

@@ -70,7 +70,8 @@ export const HostmetricsConfigSchema = z
         exclude_fs_types: z.array(z.string().min(1)).default(DEFAULT_FS_TYPES_EXCLUDE),
         exclude_mount_points: regex(DEFAULT_MOUNT_POINTS_EXCLUDE),
         /** A mount whose statfs() takes longer is skipped this round (and until that call returns). */
-        statfs_timeout: duration({ min: 10, max: 60_000 }).default(2_000),
+        /** Default: 2 s, or half the interval when that is shorter. */
+        statfs_timeout: duration({ min: 10, max: 60_000 }).optional(),
         /**
          * statfs() calls in flight at once, and the number of hung calls tolerated: each holds one
          * libuv pool thread, so once this many hang only mounts that answered before are asked.
@@ -84,9 +85,13 @@ export const HostmetricsConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.filesystem.statfs_timeout >= c.interval) {
+    if (c.filesystem.statfs_timeout !== undefined && c.filesystem.statfs_timeout >= c.interval) {
       ctx.addIssue({ code: 'custom', path: ['filesystem', 'statfs_timeout'], message: `must be shorter than interval (${c.interval} ms)`, input: c.filesystem.statfs_timeout });
     }
-  });
+  })
+  .transform((c) => ({
+    ...c,
+    filesystem: { ...c.filesystem, statfs_timeout: c.filesystem.statfs_timeout ?? Math.min(2_000, Math.floor(c.interval / 2)) },
+  }));
 
 export type HostmetricsConfig = z.output<typeof HostmetricsConfigSchema>;

@@ -1,0 +1,14 @@
+// Public surface of the Prometheus remote-write receiver (`receivers.remotewrite`).
+import type { ReceiverFactory } from '../../component.js';
+import { RemoteWriteConfigSchema } from './config.js';
+import { RemoteWriteReceiver } from './receiver.js';
+
+export type { RemoteWriteReceiverConfig } from './config.js';
+
+export const remoteWriteReceiverFactory: ReceiverFactory<typeof RemoteWriteConfigSchema> = {
+  kind: 'receiver',
+  type: 'remotewrite',
+  description: 'Prometheus remote-write 1.0 (snappy protobuf) on 9201, POST /api/v1/write',
+  configSchema: RemoteWriteConfigSchema,
+  create: (settings, config, next) => new RemoteWriteReceiver(settings, config, next),
+};
