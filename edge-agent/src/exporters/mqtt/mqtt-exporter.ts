@@ -13,6 +13,7 @@
 // An agent publishes only under its own id; a broker ACL should enforce it (an MQTT 3.1.1
 // broker may PUBACK and silently drop a refused publish, e.g. Mosquitto).
 import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { encodeEnvelope, encodeHeartbeat, PayloadKind } from '../../../../shared-schemas/src/index.js';
 import type { Heartbeat } from '../../../../shared-schemas/src/index.js';
@@ -245,6 +246,10 @@ export class MqttExporter implements Exporter {
   readonly transport: MqttTransport;
 
   constructor(settings: ComponentSettings, config: MqttExporterConfig, opts: MqttExporterOptions = {}) {
+    // mqtt-packet pre-generates 65,536 two-byte Buffers for packet ids on first use (~6 MB of
+    // heap, measured in the agent's heap snapshot); at one frame per window allocating them is
+    // cheaper. Must be set before the first packet is written; harmless to repeat.
+    mqttPacket.writeToStream.cacheNumbers = false;
     this.transport = new MqttTransport(settings, config);
     this.frames = new FrameExporter(settings, { ...opts, config, transport: this.transport, wireDictionary: config.wire_dictionary });
   }

@@ -33,6 +33,8 @@ export class Normalizer implements Processor {
   private readonly series = new Map<string, SeriesState>();
   private readonly perMetric = new Map<string, number>();
   private readonly labelCache = new WeakMap<Labels, Labels>();
+  /** Series key per (cleaned label object, metric name): receivers keep label objects stable. */
+  private readonly keyCache = new WeakMap<Labels, Map<string, string>>();
   private timer: unknown;
   private readonly dropped;
   private readonly fixed;
@@ -141,6 +143,20 @@ export class Normalizer implements Processor {
     return result;
   }
 
+  private keyOf(name: string, labels: Labels): string {
+    let byName = this.keyCache.get(labels);
+    if (!byName) {
+      byName = new Map();
+      this.keyCache.set(labels, byName);
+    }
+    let key = byName.get(name);
+    if (key === undefined) {
+      key = seriesKey(name, labels);
+      byName.set(name, key);
+    }
+    return key;
+  }
+
   async consumeMetrics(batch: MetricBatch): Promise<void> {
     const now = this.settings.clock.now();
     const maxFuture = now + this.cfg.max_future;
@@ -176,7 +192,7 @@ export class Normalizer implements Processor {
       const isCounter = s.kind === 'counter';
       if (isCounter && !/_(total|count|sum|bucket)$/.test(name)) name = `${name}_total`;
       const labels = this.cleanLabels(s.labels);
-      const key = seriesKey(name, labels);
+      const key = this.keyOf(name, labels);
       let st = this.series.get(key);
       if (!st) {
         if (this.series.size >= this.cfg.max_series) {
@@ -217,7 +233,7 @@ export class Normalizer implements Processor {
           ts: s.ts,
           value: r.rate,
           kind: 'gauge',
-          key: seriesKey(rateName, labels),
+          key: this.keyOf(rateName, labels),
         };
         if (r.reset) sample.featureFlags = (s.featureFlags ?? 0) | FeatureFlags.COUNTER_RESET;
         else if (s.featureFlags) sample.featureFlags = s.featureFlags;
