@@ -1,13 +1,13 @@
 // Bounded decoding of a remote-write 1.0 body: snappy block format whose uncompressed-length
-// header is checked against the limit before anything is allocated, then one allocation-free
+// header is checked against the limit before anything is allocated (snappy.ts), then one allocation-free
 // walk over the WriteRequest wire format that enforces the request limits (series, samples)
 // and the per-series limits (labels, label sizes) and locates every series; only series that
 // pass are materialised, one TimeSeries at a time, with protobufjs.
 import protobuf from 'protobufjs';
 import type { Reader } from 'protobufjs';
-import { uncompress } from 'snappyjs';
 import { BadInputError } from '../../errors.js';
 import { prompbTypes } from './prompb-proto.js';
+import { snappyPreamble, snappyUncompress } from './snappy.js';
 
 export interface WriteLimits {
   maxRequestBytes: number;
@@ -62,25 +62,12 @@ export function maxSnappyEncodedLength(n: number): number {
 
 /** The uncompressed length a snappy block declares (its varint preamble); -1 when unreadable. */
 export function snappyDeclaredLength(data: Uint8Array): number {
-  let result = 0;
-  for (let i = 0, shift = 0; i < data.length && i < 5; i++, shift += 7) {
-    const b = data[i] as number;
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return result <= 0xffffffff ? result : -1;
-  }
-  return -1;
+  return snappyPreamble(data)?.length ?? -1;
 }
 
 /** Decompresses a snappy block of at most `max` bytes; the length header is checked first (413). */
 export function snappyDecompressBounded(data: Uint8Array, max: number): Uint8Array {
-  const declared = snappyDeclaredLength(data);
-  if (declared < 0) throw malformed('invalid snappy block: unreadable length header (remote-write uses the block format, not the framed one)');
-  if (declared > max) throw tooLarge(`snappy block declares ${declared} bytes, over max_request_bytes (${max})`);
-  try {
-    return uncompress(data, max);
-  } catch (err) {
-    throw malformed(`invalid snappy block: ${describe(err)}`, err);
-  }
+  return snappyUncompress(data, max);
 }
 
 interface SeriesScan {

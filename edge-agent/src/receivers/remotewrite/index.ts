@@ -12,3 +12,6 @@ export const remoteWriteReceiverFactory: ReceiverFactory<typeof RemoteWriteConfi
   configSchema: RemoteWriteConfigSchema,
   create: (settings, config, next) => new RemoteWriteReceiver(settings, config, next),
 };
+/** The remote-write 1.0 protobuf schema this receiver accepts (also used to encode, in benchmarks). */
+export { prompbTypes, PROMPB_PROTO } from './prompb-proto.js';
+export type { PrompbTypes } from './prompb-proto.js';
