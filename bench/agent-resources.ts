@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import { measure } from './lib/proc-usage.js';
+import { remoteWriteBytes } from './lib/remote-write.js';
 import type { Usage } from './lib/proc-usage.js';
 
 const { values: args } = parseArgs({
@@ -39,6 +40,7 @@ if (args.help) {
   process.exit(0);
 }
 const SERIES = args.series!.split(',').map(Number);
+const STATUS_PORT = 19466;
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
 const root = new URL('..', import.meta.url).pathname;
@@ -46,12 +48,22 @@ const say = (s: string): void => void process.stderr.write(`[agent-resources] ${
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------- a synthetic Prometheus target: N gauges, values move every second ----------
-function startTarget(n: number): Promise<{ server: Server; port: number }> {
+/** The target's values: a random walk per series with rare jumps, three decimals (as exposed). */
+export function valueStepper(n: number): () => Float64Array {
   const values = new Float64Array(n).map((_, i) => 50 + (i % 17));
   let rnd = 12345;
   const next = () => ((rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return () => {
+    for (let i = 0; i < n; i++) values[i] = Math.round(Math.max(0, values[i]! + (next() - 0.5) * 2 + (next() < 0.0002 ? 40 : 0)) * 1000) / 1000;
+    return values;
+  };
+}
+
+function startTarget(n: number): Promise<{ server: Server; port: number }> {
+  const step = valueStepper(n);
+  let values = step();
   const timer = setInterval(() => {
-    for (let i = 0; i < n; i++) values[i] = Math.max(0, values[i]! + (next() - 0.5) * 2 + (next() < 0.0002 ? 40 : 0));
+    values = step();
   }, 1000);
   timer.unref();
   const names = Array.from({ length: n }, (_, i) => `bench_value{series="s${i}",group="g${i % 50}"}`);
@@ -79,13 +91,26 @@ async function startBroker(): Promise<{ broker: Aedes; server: NetServer; port: 
   return { broker, server, port: (server.address() as AddressInfo).port, frames: () => frames, bytes: () => bytes };
 }
 
-async function runAgent(n: number, targetPort: number, brokerPort: number, frames: () => number): Promise<Usage & { series: number }> {
+async function agentCounter(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${STATUS_PORT}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+interface AgentRun extends Usage {
+  series: number;
+  /** Feature-frame payload bytes the broker received per raw sample the agent scraped. */
+  wireBytesPerSample: number;
+}
+
+async function runAgent(n: number, targetPort: number, brokerPort: number, frames: () => number, bytes: () => number): Promise<AgentRun> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-bench-'));
   const cfg = join(dir, 'agent.yaml');
   writeFileSync(
     cfg,
     `agent: { id: bench-agent, tenant: bench, data_dir: ${JSON.stringify(join(dir, 'data'))} }
-telemetry: { listen: null, log_level: warn }
+telemetry: { listen: "127.0.0.1:${STATUS_PORT}", log_level: warn }
 features: { window: 10s, max_series: ${n * 2 + 1000} }
 receivers:
   prometheus/bench: { targets: ["127.0.0.1:${targetPort}"], interval: 1s, timeout: 900ms, max_samples: ${n * 2 + 1000} }
@@ -110,8 +135,12 @@ pipelines:
     say(`agent ${n} series: frames flowing; warming up ${WARMUP} s`);
     await sleep(WARMUP * 1000);
     say(`agent ${n} series: measuring ${SECONDS} s`);
+    const b0 = bytes();
+    const s0 = await agentCounter('aiops_agent_prometheus_samples_scraped_total');
     const u = await measure(child.pid!, SECONDS);
-    return { ...u, series: n };
+    const b1 = bytes();
+    const s1 = await agentCounter('aiops_agent_prometheus_samples_scraped_total');
+    return { ...u, series: n, wireBytesPerSample: (b1 - b0) / Math.max(1, s1 - s0) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -159,10 +188,10 @@ if (!existsSync(join(root, 'dist', 'aiops-agent'))) {
   if (b.status !== 0) process.exit(1);
 }
 const broker = await startBroker();
-const rows: Array<{ system: string; configured: number } & Usage & { series: number }> = [];
+const rows: Array<{ system: string; configured: number; wireBytesPerSample?: number } & Usage & { series: number }> = [];
 for (const n of SERIES) {
   const target = await startTarget(n);
-  rows.push({ system: 'aiops-agent', configured: n, ...(await runAgent(n, target.port, broker.port, broker.frames)) });
+  rows.push({ system: 'aiops-agent', configured: n, ...(await runAgent(n, target.port, broker.port, broker.frames, broker.bytes)) });
   target.server.close();
   if (!args['skip-netdata']) rows.push({ system: 'netdata', configured: n, ...(await runNetdata(n)) });
 }
@@ -175,6 +204,32 @@ console.log('| system | series asked | series collected | CPU % of one core | CP
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.system} | ${r.configured} | ${r.series} | ${r.cpuPercent.toFixed(1)} | ${(r.cpuPercent / (r.series / 1000)).toFixed(2)} | ${r.rssMedianMb.toFixed(0)} | ${r.rssMaxMb.toFixed(0)} |`);
+}
+console.log('');
+console.log('Bytes on the wire per raw sample observed at the edge: the agent (feature frames over MQTT, payload bytes the broker received,');
+console.log('over the measured interval) against the same series and sample rate encoded as Prometheus remote-write 1.0 (protobuf + snappy).');
+console.log('');
+console.log('| series | agent bytes/sample | remote-write bytes/sample (max_samples_per_send 2000) | (500) | ratio (2000) |');
+console.log('|---|---|---|---|---|');
+for (const r of rows.filter((x) => x.system === 'aiops-agent')) {
+  const n = r.configured;
+  const labels = Array.from({ length: n }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: 'bench_value' },
+      { name: 'group', value: `g${i % 50}` },
+      { name: 'instance', value: '127.0.0.1:9100' },
+      { name: 'job', value: 'prometheus/bench' },
+      { name: 'series', value: `s${i}` },
+    ],
+  }));
+  const rw = (per: number) => {
+    const step = valueStepper(n);
+    const out = remoteWriteBytes(labels, 60, () => step(), per, Date.UTC(2026, 0, 1));
+    return out.bytes / out.samples;
+  };
+  const a = rw(2000);
+  const b = rw(500);
+  console.log(`| ${n} | ${r.wireBytesPerSample!.toFixed(2)} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / r.wireBytesPerSample!).toFixed(1)}x fewer |`);
 }
 if (args.json) writeFileSync(args.json, JSON.stringify(rows, null, 2));
 process.exit(0);
