@@ -1,7 +1,7 @@
 // grpc exporter against a test-side AgentIngest server (grpc-js + shared-schemas decoders):
 // plaintext, TLS, mTLS, wrong CA, and a server that misbehaves.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { metricValue, runLifecycleContract, testSettings } from '../../testing/index.js';
 import type { TestSettings } from '../../testing/index.js';
 import { makeTestPki } from '../internal/testdata/certs.js';

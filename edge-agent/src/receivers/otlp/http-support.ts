@@ -1,7 +1,8 @@
 // Small pieces shared by the HTTP receivers (OTLP here, remote-write imports them too): a
 // bounded body reader, host:port parsing, and a drop logger that logs once per reason and
 // interval with the count instead of once per item (CONVENTIONS 11).
-import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Clock } from '../../component.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { BadInputError } from '../../errors.js';
@@ -111,4 +112,39 @@ export class DropLog {
     }
     this.pending.clear();
   }
+}
+
+/**
+ * Starts an HTTP listener for a receiver: bounded timeouts and header count, a handler whose
+ * unexpected failure answers 500 (logged) instead of crashing, resolved once listening.
+ */
+export async function listenHttp(opts: {
+  endpoint: string;
+  requestTimeoutMs: number;
+  logger: Logger;
+  /** Names the receiver in log lines, e.g. "otlp: OTLP/HTTP". */
+  what: string;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}): Promise<{ server: Server; address: { host: string; port: number } | undefined }> {
+  const { host, port } = parseHostPort(opts.endpoint);
+  const server = createServer((req, res) => {
+    opts.handle(req, res).catch((err: unknown) => {
+      opts.logger.error({ err }, `${opts.what}: unexpected error answering a request`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end();
+    });
+  });
+  server.requestTimeout = opts.requestTimeoutMs;
+  server.headersTimeout = Math.min(opts.requestTimeoutMs, 10_000);
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => opts.logger.error({ err }, `${opts.what}: server error`));
+  const a = server.address();
+  return { server, address: a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined };
 }

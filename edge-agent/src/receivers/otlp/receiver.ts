@@ -8,7 +8,6 @@
 //   415                        content type or encoding not supported; 405 other methods; 404 other paths
 //   503 / UNAVAILABLE          max_in_flight_requests reached, or `next` failed (retryable, Retry-After)
 // Error bodies are google.rpc.Status in the request's encoding (protobuf or JSON).
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
@@ -19,7 +18,7 @@ import { convertRequest, DeltaTotals, resourceLabelMap } from './convert.js';
 import type { ConvertOptions, ConvertResult } from './convert.js';
 import { decodeJsonRequest, decodeProtobufRequest, gunzipBounded } from './decode.js';
 import type { DecodeLimits } from './decode.js';
-import { AbortedError, DropLog, mediaType, parseHostPort, readBody } from './http-support.js';
+import { AbortedError, DropLog, listenHttp, mediaType, parseHostPort, readBody } from './http-support.js';
 import { EXPORT_PATH, GrpcCode, otlpTypes } from './otlp-proto.js';
 
 export const OTLP_HTTP_PATH = '/v1/metrics';
@@ -162,27 +161,14 @@ export class OtlpReceiver implements Receiver {
   // ---- HTTP ----
 
   private async startHttp(endpoint: string): Promise<void> {
-    const { host, port } = parseHostPort(endpoint);
-    const server = createServer((req, res) => {
-      this.handleHttp(req, res).catch((err: unknown) => {
-        this.settings.logger.error({ err }, `${this.settings.id}: unexpected error answering an OTLP/HTTP request`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end();
-      });
+    const { server, address } = await listenHttp({
+      endpoint,
+      requestTimeoutMs: this.config.request_timeout,
+      logger: this.settings.logger,
+      what: `${this.settings.id}: OTLP/HTTP`,
+      handle: (req, res) => this.handleHttp(req, res),
     });
-    server.requestTimeout = this.config.request_timeout;
-    server.headersTimeout = Math.min(this.config.request_timeout, 10_000);
-    server.maxHeadersCount = 100;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.settings.logger.error({ err }, `${this.settings.id}: OTLP/HTTP server error`));
-    const a = server.address();
-    if (a && typeof a === 'object') this.httpAddress = { host: a.address, port: a.port };
+    if (address) this.httpAddress = address;
     this.httpServer = server;
   }
 

@@ -11,12 +11,11 @@
 //        (or a remote-write 2.0 proto=io.prometheus.write.v2.Request, so a 2.0 sender falls back)
 //   405 other methods, 404 other paths
 //   503  max_in_flight_requests reached or `next` failed: retryable, with Retry-After
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import { AgentError, BadInputError } from '../../errors.js';
 import type { BoundCounter, BoundGauge } from '../../telemetry/self-metrics.js';
-import { AbortedError, DropLog, mediaType, parseHostPort, readBody } from '../otlp/http-support.js';
+import { AbortedError, DropLog, listenHttp, mediaType, readBody } from '../otlp/http-support.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
 import { convertSeries, MetadataCache } from './convert.js';
 import { decodeWriteRequest, maxSnappyEncodedLength, snappyDecompressBounded } from './decode.js';
@@ -95,27 +94,14 @@ export class RemoteWriteReceiver implements Receiver {
 
   async start(): Promise<void> {
     if (this.stopping) throw new AgentError('SHUT_DOWN', `${this.settings.id}: cannot start after shutdown`);
-    const { host, port } = parseHostPort(this.config.endpoint);
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.settings.logger.error({ err }, `${this.settings.id}: unexpected error answering a remote-write request`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end();
-      });
+    const { server, address } = await listenHttp({
+      endpoint: this.config.endpoint,
+      requestTimeoutMs: this.config.request_timeout,
+      logger: this.settings.logger,
+      what: `${this.settings.id}: remote-write`,
+      handle: (req, res) => this.handle(req, res),
     });
-    server.requestTimeout = this.config.request_timeout;
-    server.headersTimeout = Math.min(this.config.request_timeout, 10_000);
-    server.maxHeadersCount = 100;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.settings.logger.error({ err }, `${this.settings.id}: remote-write server error`));
-    const a = server.address();
-    if (a && typeof a === 'object') this.address = { host: a.address, port: a.port };
+    if (address) this.address = address;
     this.server = server;
     this.settings.logger.info({ address: this.address }, `${this.settings.id}: remote-write receiver listening`);
   }
