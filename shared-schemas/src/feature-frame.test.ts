@@ -7,9 +7,9 @@ import { CODEC_NAMES, resolveDecodeLimits } from './config.js';
 import type { CodecName } from './config.js';
 import { ENVELOPE_HEADER_BYTES, encodeEnvelope, PayloadKind } from './envelope.js';
 import { SchemaDecodeError, SchemaEncodeError } from './errors.js';
-import { decodeFeatureFramePayload, decodeFrame, encodeFeatureFramePayload, encodeFrame } from './feature-frame.js';
+import { decodeFeatureFramePayload, decodeFrame, encodeFeatureFramePayload, encodeFrame, roundToPrecisionBits } from './feature-frame.js';
 import { canonicalLabelKey } from './labels.js';
-import { encodeMessage } from './schema.js';
+import { encodeMessage, messageType } from './schema.js';
 import {
   anyText,
   assertBitEqual,
@@ -99,6 +99,13 @@ function sampleFrame(): FeatureFrame {
   };
 }
 
+/** The protobuf message of a payload as a plain object (64-bit values as numbers), unvalidated. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function decodeRaw(payload: Uint8Array): { columns: Record<string, number[]> } & Record<string, any> {
+  const t = messageType('FeatureFrame');
+  return t.toObject(t.decode(payload), { longs: Number, arrays: true }) as never;
+}
+
 /** Rebuild an envelope with a correct CRC around a (possibly invalid) payload. */
 function envelopeAround(payload: Uint8Array, codec: CodecName = 'none'): Uint8Array {
   return encodeEnvelope(payload, { kind: PayloadKind.FeatureFrame, codec: { codec } });
@@ -146,6 +153,114 @@ describe('FeatureFrame round trips', () => {
         assert.ok(Object.is(r[k], expected), `${k}[${i}] = ${r[k]}, expected ${expected}`);
       }
     });
+  });
+
+  it('decodes frames written before the decimal form existed (all rows in double columns)', () => {
+    const dir = new URL('../testdata/', import.meta.url);
+    const frame = sampleFrame();
+    for (const f of ['sample-frame-doubles.none.bin', 'sample-frame-doubles.brotli.bin']) {
+      assertBitEqual(decodeFrame(new Uint8Array(readFileSync(new URL(f, dir)))), frame);
+    }
+  });
+
+  it('writes decimal values in decimal form and gives back the same doubles bit for bit', () => {
+    const frame = sampleFrame();
+    frame.dictionaryScope = 'continue';
+    frame.seriesDefs = [];
+    const cases: Array<[number, number, number]> = [
+      [0, 0, 0],
+      [0.001, 0.443, 0.013],
+      [-12.5, 7.25, -3],
+      [1e15, 1e15 + 10, 1e15 + 3],
+      [-(2 ** 53), 2 ** 53 - 1, 0],
+      [0.1, 0.30000000000000004, 0.2], // 0.1 + 0.2: 17 significant digits, not decimal-friendly
+      [123456.789012, 123456.789013, 123456.789012],
+      [2.5e-7, 3.5e-7, 3e-7],
+    ];
+    frame.rows = cases.map(([min, max, last], i) => row(i + 1, { min, max, last }));
+    const payload = encodeFeatureFramePayload(frame);
+    const back = decodeFeatureFramePayload(payload);
+    back.rows.forEach((r, i) => {
+      const [min, max, last] = cases[i] as [number, number, number];
+      assert.equal(bitsOf(r.min), bitsOf(min), `min[${i}]`);
+      assert.equal(bitsOf(r.max), bitsOf(max), `max[${i}]`);
+      assert.equal(bitsOf(r.last), bitsOf(last), `last[${i}]`);
+    });
+    // the decimal form is actually used: the double columns of decimal rows are zero
+    const cols = decodeRaw(payload).columns as Record<'decimalScale' | 'min' | 'max' | 'last', number[]>;
+    assert.deepEqual(cols.decimalScale.slice(0, 3), [1, 4, 3]);
+    assert.equal(cols.decimalScale[5], 0, '0.30000000000000004 keeps the double form');
+    assert.deepEqual([cols.min[1], cols.max[1], cols.last[1]], [0, 0, 0]);
+  });
+
+  it('arbitrary decimal rows round-trip bit-exactly and come out smaller than doubles', () => {
+    const decimalRow = fc
+      .record({
+        k: fc.integer({ min: 0, max: 15 }),
+        a: fc.integer({ min: -1e9, max: 1e9 }),
+        d1: fc.integer({ min: 0, max: 1e6 }),
+        d2: fc.integer({ min: 0, max: 1e6 }),
+      })
+      .map(({ k, a, d1, d2 }) => {
+        const s = 10 ** k;
+        return { min: a / s, max: (a + Math.max(d1, d2)) / s, last: (a + Math.min(d1, d2)) / s };
+      });
+    fc.assert(
+      fc.property(fc.array(decimalRow, { minLength: 1, maxLength: 50 }), (vals) => {
+        const frame = sampleFrame();
+        frame.dictionaryScope = 'continue';
+        frame.seriesDefs = [];
+        frame.rows = vals.map((v, i) => row(i + 1, v));
+        const back = decodeFrame(encodeFrame(frame));
+        assertBitEqual(back, frame);
+      }),
+      fcOptions(200),
+    );
+  });
+
+  it('refuses hostile decimal columns with the field named', () => {
+    const frame = sampleFrame();
+    frame.dictionaryScope = 'continue';
+    frame.seriesDefs = [];
+    frame.rows = [row(1), row(2)];
+    const good = decodeRaw(encodeFeatureFramePayload(frame));
+    const bad = (mutate: (c: Record<string, number[]>) => void, field: RegExp): void => {
+      const m = structuredClone(good);
+      mutate(m.columns);
+      const err = expectDecodeError(() => decodeFeatureFramePayload(encodeMessage('FeatureFrame', m)));
+      assert.match(err.field ?? '', field, err.message);
+    };
+    bad((c) => void c['minScaled']!.pop(), /columns\.minScaled/);
+    bad((c) => (c['decimalScale'] = []), /columns\.decimalScale|columns\.minScaled/);
+    bad((c) => (c['decimalScale']![0] = 17), /rows\[0\]\.decimalScale/);
+    bad((c) => (c['min']![0] = 1), /rows\[0\]\.min/);
+    bad((c) => (c['lastMinusMinScaled']![0] = 10 ** 9), /rows\[0\]\.lastMinusMinScaled/);
+    bad((c) => (c['minScaled']![0] = 2 ** 53 + 2), /rows\[0\]\.minScaled/);
+    bad((c) => ((c['minScaled']![0] = 2 ** 53 - 1), (c['maxMinusMinScaled']![0] = 10), (c['lastMinusMinScaled']![0] = 0)), /rows\[0\]\.maxMinusMinScaled/);
+    bad((c) => ((c['decimalScale']![1] = 0), (c['minScaled']![1] = 5)), /rows\[1\]\.minScaled/);
+  });
+
+  it('roundToPrecisionBits: error at most 2^-bits, 24 bits = Math.fround, NaN and infinities kept', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, min: -3e38, max: 3e38 }), fc.integer({ min: 8, max: 24 }), (x, bits) => {
+        const r = roundToPrecisionBits(x, bits);
+        const f = Math.fround(x);
+        assert.ok(Number.isFinite(r), `${x} became ${r}`);
+        assert.equal(Math.fround(r), r, 'a float32 value');
+        if (bits === 24) assert.ok(Object.is(r, f));
+        // relative to the float32 value; subnormals have fewer bits, so bound them absolutely
+        if (Math.abs(f) >= 2 ** -126) assert.ok(Math.abs(r - f) <= Math.abs(f) * 2 ** -bits, `${x} -> ${r} with ${bits} bits`);
+        else assert.ok(Math.abs(r - f) <= 2 ** -149 * 2 ** (24 - bits));
+      }),
+      fcOptions(2000),
+    );
+    assert.ok(Number.isNaN(roundToPrecisionBits(NaN, 12)));
+    assert.equal(roundToPrecisionBits(Infinity, 12), Infinity);
+    assert.equal(roundToPrecisionBits(-Infinity, 12), -Infinity);
+    assert.equal(roundToPrecisionBits(3.4028234663852886e38, 8), 3.4028234663852886e38, 'the largest float32 does not round up to Inf');
+    assert.equal(roundToPrecisionBits(71.71199798583984, 15), 71.7109375, "a step of 2^-8 between 64 and 128");
+    assert.throws(() => roundToPrecisionBits(1, 7), /8\.\.24/);
+    assert.throws(() => roundToPrecisionBits(1, 24.5), /8\.\.24/);
   });
 
   it('decodes the checked-in fixture (wire compatibility) and re-encodes it byte for byte', () => {

@@ -40,6 +40,60 @@ const VALUE_COLUMNS = [...DOUBLE_COLUMNS, ...FLOAT_COLUMNS] as const;
 type ValueColumn = (typeof VALUE_COLUMNS)[number];
 const ALL_COLUMNS = ['seriesId', 'count', ...VALUE_COLUMNS, 'flags'] as const;
 
+/** Largest decimal scale k (divisor 10^(k-1)); 10^15 is the largest power of ten below 2^53. */
+const MAX_DECIMAL_SCALE = 16;
+const POW10: readonly number[] = Array.from({ length: MAX_DECIMAL_SCALE }, (_, i) => 10 ** i);
+const MAX_SCALED = 2 ** 53;
+
+/**
+ * The decimal scale k (1..16) at which min, max and last of a row are integers m/10^(k-1) that
+ * divide back to the same doubles bit for bit, or 0 when there is none (NaN, Inf, -0, too many
+ * digits, magnitude beyond 2^53). Tries the fewest digits first, so integers get k = 1.
+ */
+function decimalScaleOf(min: number, max: number, last: number): number {
+  if (!(Number.isFinite(min) && Number.isFinite(max) && Number.isFinite(last))) return 0;
+  if (Object.is(min, -0) || Object.is(max, -0) || Object.is(last, -0)) return 0;
+  if (!(min <= last && last <= max)) return 0;
+  for (let k = 0; k < MAX_DECIMAL_SCALE; k++) {
+    const s = POW10[k] as number;
+    const m = Math.round(min * s);
+    if (Math.abs(m) > MAX_SCALED || m / s !== min) continue;
+    const x = Math.round(max * s);
+    if (Math.abs(x) > MAX_SCALED || x / s !== max || x - m > MAX_SCALED) continue;
+    const l = Math.round(last * s);
+    if (l / s !== last) continue;
+    return k + 1;
+  }
+  return 0;
+}
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** Fewest and most significant bits accepted by roundToPrecisionBits (float32 has 24). */
+export const MIN_PRECISION_BITS = 8;
+export const MAX_PRECISION_BITS = 24;
+
+/**
+ * Rounds a value to float32 keeping only `bits` significant bits (8..24; 24 = Math.fround), to
+ * the nearest such value (ties away from zero). The relative error is at most 2^-bits. Zeroed
+ * low mantissa bits cost almost nothing after compression (docs/decisions/012). NaN and
+ * infinities pass through; a finite value never becomes infinite.
+ */
+export function roundToPrecisionBits(x: number, bits: number): number {
+  if (!Number.isInteger(bits) || bits < MIN_PRECISION_BITS || bits > MAX_PRECISION_BITS) {
+    throw new RangeError(`precision bits must be an integer ${MIN_PRECISION_BITS}..${MAX_PRECISION_BITS} (got ${bits})`);
+  }
+  f32[0] = x;
+  const drop = MAX_PRECISION_BITS - bits;
+  if (drop === 0 || !Number.isFinite(f32[0] as number)) return f32[0] as number;
+  const u = f32Bits[0] as number;
+  const half = 1 << (drop - 1);
+  f32Bits[0] = (((u + half) >>> drop) << drop) >>> 0;
+  const r = f32[0] as number;
+  return Number.isFinite(r) ? r : Math.fround(x);
+}
+
 /** Sorted wire form of a label set. */
 export function labelsToPairs(labels: Labels): ProtoLabel[] {
   const names = sortedLabelNames(labels);
@@ -125,14 +179,33 @@ export function encodeFeatureFramePayload(frame: FeatureFrame, limits?: Partial<
   const values = {} as Record<ValueColumn, Float64Array>;
   for (const c of VALUE_COLUMNS) values[c] = new Float64Array(n);
   const { min, max, last, mean, std, p50, p95, tier1MaxScore, bandLower, bandUpper } = values;
+  const decimalScale = new Array<number>(n);
+  const minScaled = new Array<number>(n);
+  const maxMinusMinScaled = new Array<number>(n);
+  const lastMinusMinScaled = new Array<number>(n);
+  let decimalRows = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i] as FeatureRow;
     seriesId[i] = r.seriesId;
     count[i] = r.count;
     flags[i] = r.flags;
-    min[i] = r.min;
-    max[i] = r.max;
-    last[i] = r.last;
+    const k = decimalScaleOf(r.min, r.max, r.last);
+    decimalScale[i] = k;
+    if (k === 0) {
+      min[i] = r.min;
+      max[i] = r.max;
+      last[i] = r.last;
+      minScaled[i] = 0;
+      maxMinusMinScaled[i] = 0;
+      lastMinusMinScaled[i] = 0;
+    } else {
+      decimalRows++;
+      const s = POW10[k - 1] as number;
+      const m = Math.round(r.min * s);
+      minScaled[i] = m;
+      maxMinusMinScaled[i] = Math.round(r.max * s) - m;
+      lastMinusMinScaled[i] = Math.round(r.last * s) - m;
+    }
     mean[i] = r.mean;
     std[i] = r.std;
     p50[i] = r.p50;
@@ -150,7 +223,10 @@ export function encodeFeatureFramePayload(frame: FeatureFrame, limits?: Partial<
     dictionaryScope: SCOPE_TO_PROTO[frame.dictionaryScope],
     dictionaryEpoch: frame.dictionaryEpoch,
     seriesDefs: frame.seriesDefs.map((d) => ({ id: d.id, labels: labelsToPairs(d.labels) })),
-    columns: { seriesId, count, ...values, flags },
+    columns:
+      decimalRows === 0
+        ? { seriesId, count, ...values, flags }
+        : { seriesId, count, ...values, flags, decimalScale, minScaled, maxMinusMinScaled, lastMinusMinScaled },
   };
   const bytes = encodeMessage('FeatureFrame', message);
   if (bytes.length > lim.maxUncompressedBytes) {
@@ -164,7 +240,12 @@ interface ProtoSeriesDef {
   labels: ProtoLabel[];
 }
 
-type ProtoColumns = Record<(typeof ALL_COLUMNS)[number], number[]>;
+type ProtoColumns = Record<(typeof ALL_COLUMNS)[number], number[]> & {
+  decimalScale: number[];
+  minScaled: unknown[];
+  maxMinusMinScaled: unknown[];
+  lastMinusMinScaled: unknown[];
+};
 
 interface ProtoFrame {
   agentId: string;
@@ -205,6 +286,14 @@ function fromProtoFrame(bytes: Uint8Array, lim: DecodeLimits): FeatureFrame {
       if (cols[c].length !== n) fail(`${T}.rows`, `column ${c} has ${cols[c].length} values for ${n} rows`);
     }
     const { seriesId, count, min, max, mean, std, last, p50, p95, tier1MaxScore, flags, bandLower, bandUpper } = cols;
+    const { decimalScale, minScaled, maxMinusMinScaled, lastMinusMinScaled } = cols;
+    const decimal = decimalScale.length > 0;
+    for (const c of ['decimalScale', 'minScaled', 'maxMinusMinScaled', 'lastMinusMinScaled'] as const) {
+      const len = cols[c].length;
+      if (decimal ? len !== n : len !== 0) {
+        fail(`${T}.columns.${c}`, decimal ? `has ${len} values for ${n} rows` : `has ${len} values but decimalScale is empty`);
+      }
+    }
     for (let i = 0; i < n; i++) {
       rows[i] = {
         seriesId: seriesId[i] as number,
@@ -221,6 +310,7 @@ function fromProtoFrame(bytes: Uint8Array, lim: DecodeLimits): FeatureFrame {
         bandLower: bandLower[i] as number,
         bandUpper: bandUpper[i] as number,
       };
+      if (decimal) decodeDecimalRow(rows[i] as FeatureRow, i, decimalScale[i] as number, minScaled[i], maxMinusMinScaled[i], lastMinusMinScaled[i]);
     }
   }
   const frame: FeatureFrame = {
@@ -235,6 +325,28 @@ function fromProtoFrame(bytes: Uint8Array, lim: DecodeLimits): FeatureFrame {
     rows,
   };
   return validateFeatureFrame(frame, lim);
+}
+
+/** Applies row i's decimal form (FeatureColumns.decimal_scale) to the row, checking every bound. */
+function decodeDecimalRow(row: FeatureRow, i: number, k: number, minS: unknown, maxD: unknown, lastD: unknown): void {
+  const field = `${T}.rows[${i}]`;
+  const m = longToNumber(minS, `${field}.minScaled`);
+  const dMax = longToNumber(maxD, `${field}.maxMinusMinScaled`);
+  const dLast = longToNumber(lastD, `${field}.lastMinusMinScaled`);
+  if (k === 0) {
+    if (m !== 0 || dMax !== 0 || dLast !== 0) fail(`${field}.minScaled`, 'must be 0 when decimalScale is 0');
+    return;
+  }
+  if (k > MAX_DECIMAL_SCALE) fail(`${field}.decimalScale`, `must be 0..${MAX_DECIMAL_SCALE} (got ${k})`);
+  if (row.min !== 0 || row.max !== 0 || row.last !== 0) fail(`${field}.min`, 'the double columns must hold 0 for a row in decimal form');
+  if (Math.abs(m) > MAX_SCALED) fail(`${field}.minScaled`, `magnitude beyond 2^53 (got ${m})`);
+  if (dLast > dMax) fail(`${field}.lastMinusMinScaled`, `last (${dLast}) beyond max (${dMax}) above min`);
+  const top = m + dMax;
+  if (Math.abs(top) > MAX_SCALED) fail(`${field}.maxMinusMinScaled`, `min + difference beyond 2^53 (got ${top})`);
+  const s = POW10[k - 1] as number;
+  row.min = m / s;
+  row.max = top / s;
+  row.last = (m + dLast) / s;
 }
 
 export interface EncodeFrameOptions {

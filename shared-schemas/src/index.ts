@@ -61,6 +61,9 @@ export {
   decodeFrame,
   encodeFeatureFramePayload,
   encodeFrame,
+  MAX_PRECISION_BITS,
+  MIN_PRECISION_BITS,
+  roundToPrecisionBits,
   validateFeatureFrame,
 } from './feature-frame.js';
 export type { DecodeFrameOptions, EncodeFrameOptions } from './feature-frame.js';
@@ -118,3 +121,6 @@ export { AIOPS_PROTO_SOURCE } from './proto-source.js';
 
 export { AGENT_INGEST_SERVICE, agentIngestServiceDefinition } from './grpc.js';
 export type { AgentIngestServiceDefinition, GrpcMethodDefinition } from './grpc.js';
+
+export { TOPOLOGY_DOCUMENT_VERSION, TOPOLOGY_EDGE_KINDS, TOPOLOGY_NODE_KINDS, validateTopologyDocument } from './topology.js';
+export type { TopologyDocument, TopologyEdge, TopologyEdgeKind, TopologyNode, TopologyNodeKind, TopologyProperties } from './topology.js';

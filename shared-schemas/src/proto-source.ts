@@ -118,6 +118,21 @@ message FeatureColumns {
   // Upper bound of the Tier-1 expected band at the end of the window (float32; NaN while
   // warming up).
   repeated float band_upper = 13;
+  // Decimal form of min, max and last: lossless and smaller after compression
+  // (docs/decisions/012-decimal-raw-values.md). Raw values are usually written with few decimal
+  // digits (Prometheus text, statsd, most exporters), and as doubles their mantissas look random
+  // to a compressor. When decimal_scale is non-empty, it and the three columns below have one
+  // element per row, and for row i with k = decimal_scale[i]:
+  //   k = 0: min, max and last are in the double columns above, and the three below hold 0;
+  //   k in 1..16, s = 10^(k-1): min = min_scaled / s, max = (min_scaled + max_minus_min_scaled) / s,
+  //     last = (min_scaled + last_minus_min_scaled) / s, each an IEEE-754 double division of an
+  //     integer of magnitude <= 2^53 by an exact power of ten; the double columns hold 0.
+  // Writers use a non-zero k only where those divisions give back the doubles bit for bit.
+  // Empty decimal_scale (and empty columns below) = every row uses the double columns.
+  repeated uint32 decimal_scale = 14;
+  repeated sint64 min_scaled = 15;
+  repeated uint64 max_minus_min_scaled = 16;
+  repeated uint64 last_minus_min_scaled = 17;
 }
 
 // Bits of FeatureColumns.flags. An enum only documents the bit values here.

@@ -15,6 +15,7 @@ import { parse as parseYaml, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { AnyFactory } from '../component.js';
 import { ConfigError } from '../errors.js';
+import { MAX_PRECISION_BITS, MIN_PRECISION_BITS } from '../../../shared-schemas/src/index.js';
 import { duration } from './duration.js';
 
 const ID_RE = /^[a-z][a-z0-9_-]*(\/[A-Za-z0-9_.-]+)?$/;
@@ -48,6 +49,12 @@ export const FeaturesSectionSchema = z
     grace: duration({ min: 0, max: 600_000 }).default(2_000),
     /** Series tracked at once (beyond: dropped and counted). */
     max_series: z.number().int().min(1).max(2_000_000).default(100_000),
+    /**
+     * Significant bits kept in the derived statistics (mean, std, p50, p95, score, band): 24 =
+     * full float32; 15 (default) = relative error at most 2^-15 (3.1e-5) and about a fifth fewer
+     * bytes on the wire. min, max and last are always exact. docs/decisions/012.
+     */
+    precision_bits: z.number().int().min(MIN_PRECISION_BITS).max(MAX_PRECISION_BITS).default(15),
   })
   .strict();
 
@@ -63,7 +70,7 @@ const TopSchema = z
   .object({
     agent: AgentSectionSchema.default({ tenant: 'default', data_dir: '/var/lib/aiops-agent' }),
     telemetry: TelemetrySectionSchema.default({ listen: '127.0.0.1:9464', log_level: 'info' }),
-    features: FeaturesSectionSchema.default({ window: 10_000, grace: 2_000, max_series: 100_000 }),
+    features: FeaturesSectionSchema.default({ window: 10_000, grace: 2_000, max_series: 100_000, precision_bits: 15 }),
     receivers: z.record(z.string(), z.unknown()).default({}),
     processors: z.record(z.string(), z.unknown()).default({}),
     exporters: z.record(z.string(), z.unknown()).default({}),
@@ -81,7 +88,7 @@ export interface ResolvedComponent {
 export interface AgentConfig {
   agent: { id: string; tenant: string; dataDir: string };
   telemetry: { listen: string | null; logLevel: (typeof LOG_LEVELS)[number] };
-  features: { windowMs: number; graceMs: number; maxSeries: number };
+  features: { windowMs: number; graceMs: number; maxSeries: number; precisionBits: number };
   components: Map<string, ResolvedComponent>;
   pipeline: { receivers: string[]; processors: string[]; exporters: string[] };
 }
@@ -254,7 +261,7 @@ export function resolveConfig(rawInput: unknown, registry: FactoryRegistry, env:
   return {
     agent: { id: t.agent.id ?? sanitizeAgentId(hostname()), tenant: t.agent.tenant, dataDir: t.agent.data_dir },
     telemetry: { listen: t.telemetry.listen, logLevel: t.telemetry.log_level },
-    features: { windowMs: t.features.window, graceMs: t.features.grace, maxSeries: t.features.max_series },
+    features: { windowMs: t.features.window, graceMs: t.features.grace, maxSeries: t.features.max_series, precisionBits: t.features.precision_bits },
     components,
     pipeline: { receivers: t.pipelines.metrics.receivers, processors: t.pipelines.metrics.processors, exporters: t.pipelines.metrics.exporters },
   };

@@ -7,6 +7,12 @@ export interface FeaturesConfig {
   graceMs: number;
   /** Distinct series in the open windows; more are dropped and counted. */
   maxSeries: number;
+  /**
+   * Significant bits kept in the derived statistics (mean, std, p50, p95, Tier-1 score, band):
+   * 8..24, 24 = float32; unset = full float64 until the wire rounds to float32 (the agent config
+   * sets 15 by default).
+   */
+  precisionBits?: number;
   /** Values kept per series and window for p50/p95 (beyond: the quantiles use the first ones). */
   maxValuesPerSeries?: number;
 }

@@ -16,11 +16,11 @@ const sample = (name: string, ts: number, value: number, extra: Partial<MetricSa
   ...extra,
 });
 
-function setup(maxSeries = 100) {
+function setup(maxSeries = 100, precisionBits?: number) {
   const clock = new ManualClock(T0);
   const settings = testSettings('features', { clock });
   const sink = new RecordingWindows();
-  const agg = new WindowAggregator(settings, { windowMs: 10_000, graceMs: 2_000, maxSeries }, sink);
+  const agg = new WindowAggregator(settings, { windowMs: 10_000, graceMs: 2_000, maxSeries, ...(precisionBits === undefined ? {} : { precisionBits }) }, sink);
   return { clock, settings, sink, agg };
 }
 
@@ -76,6 +76,25 @@ describe('window aggregator', () => {
     assert.equal(r.flags, FeatureFlags.ANOMALY | FeatureFlags.BAND_BREACH | FeatureFlags.COUNTER_RESET);
     assert.equal(r.bandLower, 0.5);
     assert.equal(r.bandUpper, 1.5);
+  });
+
+  it('rounds the derived statistics to the configured precision and keeps min, max and last exact', async () => {
+    const { sink, agg } = setup(100, 12);
+    const values = [71.712, 70.535, 72.846, 71.1];
+    await agg.consumeMetrics({
+      source: 't',
+      samples: values.map((v, i) => sample('x', T0 + i * 1000, v, { tier1: { score: 0.123456, flags: 0, lower: 53.5057487, upper: 83.2317504 } })),
+    });
+    await agg.shutdown();
+    const r = sink.windows[0]!.series[0]!.row;
+    assert.deepEqual([r.min, r.max, r.last], [70.535, 72.846, 71.1]);
+    const mean = values.reduce((a, b) => a + b) / values.length;
+    for (const [got, exact] of [[r.mean, mean], [r.tier1MaxScore, 0.123456], [r.bandLower, 53.5057487], [r.bandUpper, 83.2317504]] as const) {
+      assert.ok(Math.abs(got - exact) <= Math.abs(exact) * 2 ** -12, `${got} vs ${exact}`);
+      // 12 significant bits: the low 12 bits of the float32 mantissa are zero
+      assert.equal(new Uint32Array(new Float32Array([got]).buffer)[0]! & 0xfff, 0);
+    }
+    assert.throws(() => setup(100, 30), /8\.\.24/);
   });
 
   it('drops late samples and series beyond the limit, counted', async () => {

@@ -3,7 +3,7 @@
 // Tier-1 score, flags and the Tier-1 band at window end. A window closes `graceMs` after its
 // end; samples for a closed window are dropped and counted as late.
 
-import { FeatureFlags } from '../../../../shared-schemas/src/index.js';
+import { FeatureFlags, roundToPrecisionBits } from '../../../../shared-schemas/src/index.js';
 import { FLAG_ANOMALY, FLAG_GAP, FLAG_LEVEL_SHIFT, FLAG_WARMUP } from '../../../../wasm-detectors/src/index.js';
 import type { ComponentSettings, Processor, WindowConsumer } from '../../component.js';
 import type { FeatureWindow, Labels, MetricBatch, MetricSample } from '../../pdata.js';
@@ -29,12 +29,14 @@ interface Acc {
 /** Canonical key of a sample's series (name + labels sorted by name). */
 export function seriesKey(name: string, labels: Labels): string {
   const names = Object.keys(labels).sort();
-  let k = name + '{';
+  // Built by join, not +=: a flat string, not a rope of 4 pieces per label kept alive for as
+  // long as the key is (keys live as long as their series, in several stages' maps).
+  const parts = new Array<string>(names.length);
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
-    k += `${i ? ',' : ''}${n}=${JSON.stringify(labels[n])}`;
+    parts[i] = `${n}=${JSON.stringify(labels[n])}`;
   }
-  return k + '}';
+  return `${name}{${parts.join(',')}}`;
 }
 
 /** Linear-interpolated quantile of sorted values (NaN when empty). */
@@ -52,6 +54,8 @@ export class WindowAggregator implements Processor {
   private timer: unknown;
   private closedUpTo = -Infinity;
   private readonly maxValues: number;
+  private readonly precisionBits: number | undefined;
+  private readonly pool: Acc[] = [];
   private readonly dropped;
   private readonly emitted;
   private readonly exportErrors;
@@ -64,6 +68,8 @@ export class WindowAggregator implements Processor {
     private readonly next: WindowConsumer,
   ) {
     this.maxValues = cfg.maxValuesPerSeries ?? 256;
+    this.precisionBits = cfg.precisionBits;
+    if (this.precisionBits !== undefined) roundToPrecisionBits(0, this.precisionBits); // a bad value fails here
     const m = settings.metrics;
     this.dropped = m.counter('aiops_agent_features_dropped_samples_total', 'Samples not aggregated, by reason (late, series_limit, non_finite).', ['reason']);
     this.emitted = m.counter('aiops_agent_features_windows_total', 'Feature windows handed to the exporters.');
@@ -112,7 +118,7 @@ export class WindowAggregator implements Processor {
           continue;
         }
         this.seriesInOpen.set(key, inOpen + 1);
-        acc = newAcc(key, s);
+        acc = newAcc(key, s, this.pool);
         win.set(key, acc);
       }
       add(acc, s, this.maxValues);
@@ -133,7 +139,10 @@ export class WindowAggregator implements Processor {
         const left = (this.seriesInOpen.get(acc.key) ?? 1) - 1;
         if (left <= 0) this.seriesInOpen.delete(acc.key);
         else this.seriesInOpen.set(acc.key, left);
-        out.series.push({ key: acc.key, labels: acc.labels, row: finish(acc) });
+        out.series.push({ key: acc.key, labels: acc.labels, row: finish(acc, this.precisionBits) });
+        // Accumulators live one window; reusing them keeps 10,000s of short-lived objects per
+        // window out of the old generation.
+        if (this.pool.length < this.cfg.maxSeries) this.pool.push(acc);
       }
       this.openSeries.set(this.seriesInOpen.size);
       if (out.series.length === 0) continue;
@@ -148,10 +157,44 @@ export class WindowAggregator implements Processor {
   }
 }
 
-function newAcc(key: string, s: MetricSample): Acc {
+/**
+ * Labels with `__name__` as frames carry them, one frozen object per (labels object, name),
+ * reused across windows while the sample's labels object lives (receivers and the enricher keep
+ * one per series): no new object per series and window, and the exporters' dictionaries see
+ * the same object each time.
+ */
+const wireLabelsCache = new WeakMap<Labels, { name: string; labels: Labels }>();
+
+function wireLabels(s: MetricSample): Labels {
+  const hit = wireLabelsCache.get(s.labels);
+  if (hit !== undefined && hit.name === s.name) return hit.labels;
+  const labels = Object.freeze({ __name__: s.name, ...s.labels });
+  wireLabelsCache.set(s.labels, { name: s.name, labels });
+  return labels;
+}
+
+function newAcc(key: string, s: MetricSample, pool: Acc[]): Acc {
+  const reused = pool.pop();
+  if (reused !== undefined) {
+    reused.key = key;
+    reused.labels = wireLabels(s);
+    reused.count = 0;
+    reused.min = Infinity;
+    reused.max = -Infinity;
+    reused.mean = 0;
+    reused.m2 = 0;
+    reused.last = NaN;
+    reused.lastTs = -Infinity;
+    reused.values.length = 0;
+    reused.maxScore = NaN;
+    reused.flags = 0;
+    reused.lower = NaN;
+    reused.upper = NaN;
+    return reused;
+  }
   return {
     key,
-    labels: { __name__: s.name, ...s.labels },
+    labels: wireLabels(s),
     count: 0,
     min: Infinity,
     max: -Infinity,
@@ -197,20 +240,21 @@ function add(a: Acc, s: MetricSample, maxValues: number): void {
   }
 }
 
-function finish(a: Acc): FeatureWindow['series'][number]['row'] {
+function finish(a: Acc, bits: number | undefined): FeatureWindow['series'][number]['row'] {
   const sorted = a.values.sort((x, y) => x - y);
+  const r = bits === undefined ? (x: number): number => x : (x: number): number => roundToPrecisionBits(x, bits);
   return {
     count: a.count,
     min: a.min,
     max: a.max,
-    mean: a.mean,
-    std: a.count >= 2 ? Math.sqrt(a.m2 / a.count) : NaN,
+    mean: r(a.mean),
+    std: a.count >= 2 ? r(Math.sqrt(a.m2 / a.count)) : NaN,
     last: a.last,
-    p50: quantileSorted(sorted, 0.5),
-    p95: quantileSorted(sorted, 0.95),
-    tier1MaxScore: a.maxScore,
+    p50: r(quantileSorted(sorted, 0.5)),
+    p95: r(quantileSorted(sorted, 0.95)),
+    tier1MaxScore: r(a.maxScore),
     flags: a.flags,
-    bandLower: a.lower,
-    bandUpper: a.upper,
+    bandLower: r(a.lower),
+    bandUpper: r(a.upper),
   };
 }
