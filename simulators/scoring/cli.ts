@@ -5,12 +5,17 @@
  * Scores a detector's NAB result files with the NAB scorer and prints one row per profile.
  * The table (or JSON) goes to stdout, progress and errors to stderr. Exit codes: 0 scored,
  * 1 scoring failed (bad or missing input), 2 bad command line.
+ *
+ * `npm run score -- detection|correlation|rca|remediation ...` runs the evaluation scorers
+ * instead (eval-cli.ts): a first argument naming one of them is routed there, anything else is
+ * the NAB command above, unchanged.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { defaultNabRoot, NAB_PROBATION_PERCENT } from './config.js';
 import { NabScoringError } from './errors.js';
+import { EVAL_SUBCOMMANDS, isEvalSubcommand, runEvalCli } from './eval-cli.js';
 import { createNabScorer, type NabDetectorReport, type NabProgressEvent } from './nab-scorer.js';
 
 export interface CliIo {
@@ -109,7 +114,9 @@ export function buildProgram(io: CliIo): Command {
       '\nExamples:\n' +
         '  npm run score -- --detector numenta --results ../shared/data/nab/results\n' +
         '  npm run score -- --detector mine --results out/nab --json > mine.json\n' +
-        '\nThe default --data is $AIOPS_SHARED_DATA/nab, else <repo>/../shared/data/nab.\n',
+        '\nThe default --data is $AIOPS_SHARED_DATA/nab, else <repo>/../shared/data/nab.\n' +
+        `\nEvaluation scorers (each has --help): npm run score -- <${EVAL_SUBCOMMANDS.join('|')}> ...\n` +
+        '  npm run score -- rca --cases cases.json\n',
     )
     .exitOverride()
     .configureOutput({
@@ -120,6 +127,7 @@ export function buildProgram(io: CliIo): Command {
 
 /** Runs the CLI and returns the exit code (never calls process.exit). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (isEvalSubcommand(argv[0])) return runEvalCli(argv, io);
   const program = buildProgram(io);
   let opts: CliOptions;
   try {

@@ -93,6 +93,12 @@ pipelines:
     assert.equal(resolveConfig(parseConfigText(minimal + 'agent:\n  tenant: ${env:NOPE:-fallback}\n'), registry(), {}).agent.tenant, 'fallback');
   });
 
+  it('never echoes the value of a secret-named key in an error', () => {
+    const msg = problems(minimal.replace('exporters:\n  fakeout: {}', 'exporters:\n  fakeout: {}\n  mqtt: { url: "mqtt://x:1883", password: 12345678901 }'));
+    assert.match(msg, /exporters\.mqtt\.password .*\(value hidden: secret\)/);
+    assert.doesNotMatch(msg, /12345678901/);
+  });
+
   it('names the file, line and column of a YAML syntax error; refuses non-mapping documents', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const f = join(dir, 'agent.yaml');

@@ -111,12 +111,16 @@ function show(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/** Keys whose values are never echoed in errors (passwords, tokens, private keys...). */
+const SECRET_KEY_RE = /pass(word)?|secret|token|private|credential|api_?key|authorization/i;
+
 function zodIssues(error: z.ZodError, prefix: string): ConfigIssue[] {
   return error.issues.map((i) => {
     const path = [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.');
     let message = i.message;
     if (i.code === 'unrecognized_keys') message = `has unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-    const got = 'input' in i && i.code !== 'unrecognized_keys' ? ` (got ${show(i.input)})` : '';
+    const secret = i.path.some((k) => SECRET_KEY_RE.test(String(k)));
+    const got = 'input' in i && i.code !== 'unrecognized_keys' ? (secret ? ' (value hidden: secret)' : ` (got ${show(i.input)})`) : '';
     return { path: path || '(root)', message: `${message}${got}` };
   });
 }
