@@ -1,0 +1,221 @@
+// Storage interfaces of central (ARCHITECTURE.md section 4). Every interface has the embedded
+// SQLite implementation as its default (production code, not a mock) and a shared contract
+// test suite that every implementation runs (runMetricStoreContract, ...). Methods are async
+// so that network-backed implementations (a TSDB, PostgreSQL) fit the same interface.
+//
+// Idempotency (issue #6: at-least-once delivery with idempotent stores): every write that can
+// be redelivered carries its record identity and a second write of the same identity is a
+// no-op reported as a duplicate.
+import type { Alert, FeatureRow, Incident, Labels } from '../../../shared-schemas/src/index.js';
+
+// ---------------------------------------------------------------- metrics
+
+/** One raw sample. `labels.__name__` holds the metric name. */
+export interface MetricSample {
+  labels: Labels;
+  tsMs: number;
+  value: number;
+}
+
+/** One feature row of an agent's frame, with its series' labels resolved (`__name__` included). */
+export interface FeatureSample {
+  labels: Labels;
+  windowStartMs: number;
+  windowEndMs: number;
+  row: Omit<FeatureRow, 'seriesId'>;
+}
+
+export type MatchOp = '=' | '!=' | '=~' | '!~';
+
+export interface LabelMatcher {
+  name: string;
+  op: MatchOp;
+  value: string;
+}
+
+/** PromQL-style series selector: `name{a="x",b=~"y.*"}` as data. */
+export interface SeriesSelector {
+  /** Metric name (`__name__`); undefined = any. */
+  name?: string;
+  matchers: LabelMatcher[];
+}
+
+/** raw = samples as written; 1m / 5m = downsampled (avg, min, max, count, last per bucket). */
+export type Resolution = 'raw' | '1m' | '5m';
+
+export interface RangeQuery {
+  selector: SeriesSelector;
+  /** Inclusive start, ms. */
+  startMs: number;
+  /** Exclusive end, ms. */
+  endMs: number;
+  /** 'auto' picks the finest resolution still retained for the range. Default 'auto'. */
+  resolution?: Resolution | 'auto';
+  /** At most this many series (the query is refused beyond it, not truncated silently). */
+  maxSeries?: number;
+  /** At most this many points over all series. */
+  maxPoints?: number;
+}
+
+export interface SeriesPoints {
+  labels: Labels;
+  resolution: Resolution;
+  /** Bucket start (or sample time for raw) in ms, ascending. */
+  timestamps: number[];
+  /** Raw: the sample; downsampled: the bucket's average. */
+  values: number[];
+  /** Downsampled only: per bucket min, max and sample count. */
+  min?: number[];
+  max?: number[];
+  count?: number[];
+}
+
+export interface WriteResult {
+  /** Samples (or rows) stored by this call. */
+  accepted: number;
+  /** True when the batch identity was seen before: nothing was written again. */
+  duplicate: boolean;
+  /** Samples refused, with the reason (e.g. "value is NaN", "labels: more than 64 labels"). */
+  rejected: Array<{ index: number; reason: string }>;
+}
+
+export interface RetentionPolicy {
+  /** How long each resolution is kept, ms. */
+  rawMs: number;
+  oneMinuteMs: number;
+  fiveMinuteMs: number;
+}
+
+export interface MetricStore {
+  /**
+   * Stores samples. `batchId` (e.g. `<agent>/<sequence>` or a hash of a remote-write body)
+   * makes the call idempotent: the same id again returns { duplicate: true } and writes
+   * nothing.
+   */
+  writeSamples(samples: readonly MetricSample[], batchId?: string): Promise<WriteResult>;
+  /** Stores the rows of one feature frame, idempotent by (agentId, sequence). */
+  writeFeatureFrame(agentId: string, sequence: number, rows: readonly FeatureSample[]): Promise<WriteResult>;
+  query(q: RangeQuery): Promise<SeriesPoints[]>;
+  /** Label sets of the series matching a selector (for discovery), at most `limit`. */
+  series(selector: SeriesSelector, limit: number): Promise<Labels[]>;
+  /** Rolls raw data into 1m and 5m buckets up to `nowMs` and deletes what retention expired. */
+  compact(nowMs: number): Promise<{ downsampled: number; deleted: number }>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- alerts and incidents
+
+export interface AlertFilter {
+  status?: 'firing' | 'resolved';
+  /** Label equality matchers. */
+  labels?: Labels;
+  sinceMs?: number;
+  limit?: number;
+}
+
+export interface StoredAlert extends Alert {
+  /** First time central saw this fingerprint firing (this episode), ms. */
+  receivedAtMs: number;
+  /** Last update, ms. */
+  updatedAtMs: number;
+  /** Times the same firing alert was received again (deduplicated). */
+  duplicates: number;
+  /** Incident it belongs to, when correlated. */
+  incidentId?: string;
+}
+
+export interface AlertStore {
+  /**
+   * Inserts or updates by (tenant, fingerprint): a firing alert already firing is a duplicate
+   * (counter up, annotations refreshed); a resolved one closes the episode.
+   */
+  upsert(alert: Alert, nowMs: number): Promise<{ alert: StoredAlert; change: 'new' | 'duplicate' | 'resolved' | 'refired' }>;
+  get(tenant: string, fingerprint: string): Promise<StoredAlert | undefined>;
+  list(tenant: string, filter: AlertFilter): Promise<StoredAlert[]>;
+  setIncident(tenant: string, fingerprint: string, incidentId: string): Promise<void>;
+}
+
+export interface IncidentFilter {
+  status?: Incident['status'];
+  sinceMs?: number;
+  limit?: number;
+}
+
+export interface IncidentStore {
+  /** Creates or replaces by id (idempotent). */
+  put(incident: Incident): Promise<void>;
+  get(tenant: string, id: string): Promise<Incident | undefined>;
+  list(tenant: string, filter: IncidentFilter): Promise<Incident[]>;
+}
+
+// ---------------------------------------------------------------- audit
+
+export interface AuditEntry {
+  atMs: number;
+  /** Who: an API key id, an agent id, "cli", "system". Never a secret. */
+  actor: string;
+  /** What, dotted: "key.create", "agent.revoke", "silence.create"... */
+  action: string;
+  /** On what: an id or name. */
+  target: string;
+  /** Extra facts, JSON-serialisable, never secrets. */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  list(filter: { sinceMs?: number; action?: string; limit?: number }): Promise<Array<AuditEntry & { seq: number }>>;
+}
+
+// ---------------------------------------------------------------- credentials
+
+export const API_KEY_SCOPES = ['read', 'write', 'approve', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface ApiKeyRecord {
+  /** Public id, part of the token, e.g. "k_3f9a1c2e". */
+  id: string;
+  name: string;
+  tenant: string;
+  scopes: ApiKeyScope[];
+  createdAtMs: number;
+  /** 0 = never. */
+  expiresAtMs: number;
+  /** 0 = active. */
+  revokedAtMs: number;
+  lastUsedAtMs: number;
+}
+
+export interface ApiKeyStore {
+  /** Creates a key; the plaintext token is returned once and only its hash is stored. */
+  create(input: { name: string; tenant: string; scopes: ApiKeyScope[]; expiresAtMs?: number }, nowMs: number): Promise<{ record: ApiKeyRecord; token: string }>;
+  /** The key a token belongs to when the token is valid, active and unexpired; constant-time compare. */
+  verify(token: string, nowMs: number): Promise<ApiKeyRecord | undefined>;
+  revoke(id: string, nowMs: number): Promise<boolean>;
+  list(): Promise<ApiKeyRecord[]>;
+}
+
+export interface AgentRecord {
+  agentId: string;
+  tenant: string;
+  enrolledAtMs: number;
+  /** 0 = active. */
+  revokedAtMs: number;
+  lastSeenAtMs: number;
+}
+
+export interface AgentStore {
+  /** A one-time enrollment token valid until `expiresAtMs` (plaintext returned once, stored hashed). */
+  createEnrollmentToken(input: { tenant: string; expiresAtMs: number; createdBy: string }, nowMs: number): Promise<{ token: string; expiresAtMs: number }>;
+  /**
+   * Consumes an enrollment token (at most once) and registers the agent with a new secret
+   * credential (plaintext returned once, stored hashed). Undefined when the token is unknown,
+   * used or expired.
+   */
+  enroll(token: string, agentId: string, nowMs: number): Promise<{ record: AgentRecord; secret: string } | undefined>;
+  /** True when the agent exists, is not revoked and the secret matches (constant-time). */
+  verify(agentId: string, secret: string, nowMs: number): Promise<AgentRecord | undefined>;
+  revoke(agentId: string, nowMs: number): Promise<boolean>;
+  list(): Promise<AgentRecord[]>;
+  touch(agentId: string, nowMs: number): Promise<void>;
+}
