@@ -101,7 +101,10 @@ export interface AffectedEntity {
   onsetMs: number;
   /** Hops from the root along the propagation path (0 = root). */
   hops: number;
-  /** Fraction of the root's effect that reaches this entity (1 at the root). */
+  /**
+   * Size of the effect here relative to the root's (1 at the root; usually below 1, above 1 when
+   * a caller calls the root several times per request).
+   */
   attenuation: number;
 }
 
@@ -113,7 +116,9 @@ export interface GroundTruthFault {
   rootNodeId: string;
   /** The metric the fault moves first at the root. */
   rootMetric: ServiceMetric | HostMetric;
+  /** Epoch ms (FaultSpec.onsetMs is relative to the simulation start; this is absolute). */
   onsetMs: number;
+  /** Epoch ms. */
   endMs: number;
   severity: number;
   /** Root first, then every entity the fault reached, by onset. */

@@ -1,0 +1,22 @@
+// Failures of the metric generator. All are permanent (bad options or an effect that names
+// something outside the model): retrying with the same input cannot help.
+
+export type MetricsErrorCode =
+  /** An option is missing, out of range or inconsistent (e.g. duration not a multiple of step). */
+  | 'BAD_OPTION'
+  /** The run would hold more samples than the generator accepts in memory. */
+  | 'TOO_LARGE'
+  /** A perturbation names a node, channel or step range outside the model. */
+  | 'BAD_EFFECT';
+
+export class MetricsError extends Error {
+  override readonly name = 'MetricsError';
+  readonly retryable = false;
+  constructor(
+    readonly code: MetricsErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,24 @@
+// Every failure of the topology generator is a TopologyError. All are permanent (a bad spec or a
+// bad document): retrying with the same input cannot help.
+
+export type TopologyErrorCode =
+  /** The generator spec is invalid (unknown preset, sizes out of range, unknown keys). */
+  | 'BAD_SPEC'
+  /** The topology document failed shared-schemas validation. */
+  | 'INVALID_DOCUMENT'
+  /** The call graph (or the queue flow / dependency graph) has a cycle. */
+  | 'CYCLE'
+  /** A node named by a caller does not exist or is ambiguous. */
+  | 'UNKNOWN_NODE';
+
+export class TopologyError extends Error {
+  override readonly name = 'TopologyError';
+  readonly retryable = false;
+  constructor(
+    readonly code: TopologyErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
