@@ -75,3 +75,38 @@ export function agentIngestServiceDefinition(limits?: Partial<DecodeLimits>): Ag
     Heartbeat: method('Heartbeat', false, false, [encodeHeartbeat, decodeHeartbeat], [encodeHeartbeatAck, decodeHeartbeatAck], l),
   };
 }
+
+/** An Ack a client could not decode: reported as a value, so the stream goes on. */
+export interface MalformedAck {
+  malformed: string;
+}
+
+export type AckOrMalformed = Ack | MalformedAck;
+
+/**
+ * The client side of AgentIngest: like agentIngestServiceDefinition, except that a StreamFeatures
+ * Ack that does not decode arrives as `{ malformed: reason }` instead of failing the call, so a
+ * hostile or broken server costs one counted message, not the stream.
+ * Use with `grpc.makeGenericClientConstructor(def, 'AgentIngest')`.
+ */
+export function agentIngestClientDefinition(
+  limits?: Partial<DecodeLimits>,
+): Omit<AgentIngestServiceDefinition, 'StreamFeatures'> & {
+  StreamFeatures: Omit<GrpcMethodDefinition<FeatureFrameEnvelope, Ack>, 'responseDeserialize'> & { responseDeserialize: (bytes: Buffer) => AckOrMalformed };
+} {
+  const def = agentIngestServiceDefinition(limits);
+  const decode = def.StreamFeatures.responseDeserialize;
+  return {
+    ...def,
+    StreamFeatures: {
+      ...def.StreamFeatures,
+      responseDeserialize: (bytes: Buffer): AckOrMalformed => {
+        try {
+          return decode(bytes);
+        } catch (err) {
+          return { malformed: (err as Error).message };
+        }
+      },
+    },
+  };
+}

@@ -119,8 +119,8 @@ export { alertFingerprint, canonicalLabelKey, compareCodePoints, labelsEqual } f
 export { AIOPS_PACKAGE, aiopsRoot } from './schema.js';
 export { AIOPS_PROTO_SOURCE } from './proto-source.js';
 
-export { AGENT_INGEST_SERVICE, agentIngestServiceDefinition } from './grpc.js';
-export type { AgentIngestServiceDefinition, GrpcMethodDefinition } from './grpc.js';
+export { AGENT_INGEST_SERVICE, agentIngestClientDefinition, agentIngestServiceDefinition } from './grpc.js';
+export type { AckOrMalformed, AgentIngestServiceDefinition, GrpcMethodDefinition, MalformedAck } from './grpc.js';
 
 export { TOPOLOGY_DOCUMENT_VERSION, TOPOLOGY_EDGE_KINDS, TOPOLOGY_NODE_KINDS, validateTopologyDocument } from './topology.js';
 export type { TopologyDocument, TopologyEdge, TopologyEdgeKind, TopologyNode, TopologyNodeKind, TopologyProperties } from './topology.js';

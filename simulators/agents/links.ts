@@ -13,8 +13,8 @@
 import * as grpc from '@grpc/grpc-js';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { agentIngestServiceDefinition, encodeEnvelope, encodeHeartbeat, PayloadKind } from '../../shared-schemas/src/index.js';
-import type { Ack, AckStatus, FeatureFrameEnvelope, Heartbeat, HeartbeatAck } from '../../shared-schemas/src/index.js';
+import { agentIngestClientDefinition, encodeEnvelope, encodeHeartbeat, PayloadKind } from '../../shared-schemas/src/index.js';
+import type { AckOrMalformed, AckStatus, FeatureFrameEnvelope, Heartbeat, HeartbeatAck } from '../../shared-schemas/src/index.js';
 import type { VirtualAgentsConfig } from './config.js';
 
 export interface LinkEvents {
@@ -180,13 +180,6 @@ export class MqttLinkFactory implements LinkFactory {
   }
 }
 
-/** An Ack that could not be decoded: the stream goes on, the agent counts it. */
-interface MalformedAck {
-  malformed: string;
-}
-
-type AckOrMalformed = Ack | MalformedAck;
-
 const HEARTBEAT_DEADLINE_MS = 5000;
 const PERMANENT = new Set<number>([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.UNIMPLEMENTED]);
 
@@ -195,19 +188,7 @@ function describeStatus(err: grpc.ServiceError): string {
 }
 
 function makeClientConstructor(): grpc.ServiceClientConstructor {
-  const def = agentIngestServiceDefinition();
-  const decodeAck = def.StreamFeatures.responseDeserialize;
-  const streamFeatures = {
-    ...def.StreamFeatures,
-    responseDeserialize: (bytes: Buffer): AckOrMalformed => {
-      try {
-        return decodeAck(bytes);
-      } catch (err) {
-        return { malformed: (err as Error).message };
-      }
-    },
-  };
-  return grpc.makeGenericClientConstructor({ ...def, StreamFeatures: streamFeatures } as unknown as grpc.ServiceDefinition, 'AgentIngest');
+  return grpc.makeGenericClientConstructor(agentIngestClientDefinition() as unknown as grpc.ServiceDefinition, 'AgentIngest');
 }
 
 type GrpcClient = grpc.Client & Record<string, unknown>;

@@ -4,8 +4,8 @@
 // keepalive pings. One gRPC channel per connection attempt so that reconnects follow this
 // exporter's jittered backoff, not the channel's own.
 import * as grpc from '@grpc/grpc-js';
-import { agentIngestServiceDefinition } from '../../../../shared-schemas/src/index.js';
-import type { Ack, FeatureFrameEnvelope, Heartbeat, HeartbeatAck } from '../../../../shared-schemas/src/index.js';
+import { agentIngestClientDefinition } from '../../../../shared-schemas/src/index.js';
+import type { AckOrMalformed, FeatureFrameEnvelope, Heartbeat, HeartbeatAck } from '../../../../shared-schemas/src/index.js';
 import type { ComponentSettings, Exporter, ExporterFactory } from '../../component.js';
 import type { SendResult } from '../../errors.js';
 import type { FeatureWindow } from '../../pdata.js';
@@ -13,13 +13,6 @@ import { FrameExporter, readTlsFiles } from '../internal/index.js';
 import type { ConnectionEvents, ConnectResult, FrameExporterOptions, Transport, TransportConnection } from '../internal/index.js';
 import { grpcExporterConfigSchema } from './config.js';
 import type { GrpcExporterConfig } from './config.js';
-
-/** An Ack that could not be decoded: the stream goes on, the exporter counts it. */
-interface MalformedAck {
-  malformed: string;
-}
-
-type AckOrMalformed = Ack | MalformedAck;
 
 const HEARTBEAT_DEADLINE_MS = 5000;
 
@@ -31,20 +24,7 @@ function describeStatus(err: grpc.ServiceError): string {
 }
 
 function makeClientConstructor(): grpc.ServiceClientConstructor {
-  const def = agentIngestServiceDefinition();
-  const decodeAck = def.StreamFeatures.responseDeserialize;
-  const streamFeatures = {
-    ...def.StreamFeatures,
-    // A hostile or broken server must not fail the call: a bad Ack is reported, not thrown.
-    responseDeserialize: (bytes: Buffer): AckOrMalformed => {
-      try {
-        return decodeAck(bytes);
-      } catch (err) {
-        return { malformed: (err as Error).message };
-      }
-    },
-  };
-  return grpc.makeGenericClientConstructor({ ...def, StreamFeatures: streamFeatures } as unknown as grpc.ServiceDefinition, 'AgentIngest');
+  return grpc.makeGenericClientConstructor(agentIngestClientDefinition() as unknown as grpc.ServiceDefinition, 'AgentIngest');
 }
 
 class GrpcConnection implements TransportConnection {
