@@ -140,20 +140,7 @@ start() {
     --log.level=info \
     >"$LOGFILE" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
-  local deadline=$((SECONDS + 60))
-  until ready >/dev/null 2>&1; do
-    if ! pid_alive "$PIDFILE"; then
-      tail -n 20 "$LOGFILE" >&2 || true
-      rm -f "$PIDFILE"
-      die "alertmanager exited during start-up (log: $LOGFILE)"
-    fi
-    if [ $SECONDS -ge $deadline ]; then
-      tail -n 20 "$LOGFILE" >&2 || true
-      stop_pid "$PIDFILE"
-      die "alertmanager did not become ready within 60 s (log: $LOGFILE)"
-    fi
-    sleep 0.2
-  done
+  wait_started alertmanager "$PIDFILE" "$LOGFILE" 60 ready
   log "ready (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
 }
 

@@ -54,6 +54,26 @@ wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
   log "$what is ready"
 }
 
+wait_started() { # wait_started NAME PIDFILE LOGFILE SECONDS COMMAND...: until COMMAND succeeds;
+  # dies (with the log's tail) when the process exits or the deadline passes (then stops it).
+  local name="$1" pf="$2" logf="$3" secs="$4"
+  shift 4
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$pf"; then
+      tail -n 20 "$logf" >&2 || true
+      rm -f "$pf"
+      die "$name exited during start-up (log: $logf)"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 20 "$logf" >&2 || true
+      stop_pid "$pf"
+      die "$name did not become ready within $secs s (log: $logf)"
+    fi
+    sleep 0.2
+  done
+}
+
 http_ok() { # http_ok URL
   if command -v curl >/dev/null; then curl -fs -o /dev/null --max-time 2 "$1"; else
     node -e "require('http').get(process.argv[1],r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))" "$1"; fi

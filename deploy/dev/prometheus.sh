@@ -107,20 +107,7 @@ start() {
     --web.listen-address="127.0.0.1:$PORT" \
     >"$LOGFILE" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
-  local deadline=$((SECONDS + 60))
-  until ready >/dev/null 2>&1; do
-    if ! pid_alive "$PIDFILE"; then
-      tail -n 20 "$LOGFILE" >&2 || true
-      rm -f "$PIDFILE"
-      die "prometheus exited during start-up (log: $LOGFILE)"
-    fi
-    if [ $SECONDS -ge $deadline ]; then
-      tail -n 20 "$LOGFILE" >&2 || true
-      stop_pid "$PIDFILE"
-      die "prometheus did not become ready within 60 s (log: $LOGFILE)"
-    fi
-    sleep 0.2
-  done
+  wait_started prometheus "$PIDFILE" "$LOGFILE" 60 ready
   log "ready (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
 }
 
