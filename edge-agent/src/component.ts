@@ -4,8 +4,8 @@
 // imports what comes after it.
 
 import type { z } from 'zod';
-import type { Logger } from './telemetry/logger.js';
-import type { ComponentMetrics } from './telemetry/self-metrics.js';
+import type { Logger } from '../../shared-schemas/src/runtime/index.js';
+import type { ComponentMetrics } from '../../shared-schemas/src/runtime/index.js';
 import type { FeatureWindow, MetricBatch } from './pdata.js';
 
 export interface Component {

@@ -12,8 +12,8 @@ import type { AgentAssets } from './components.js';
 import { readConfigFile, resolveConfig } from './config/config.js';
 import type { AgentConfig } from './config/config.js';
 import { AgentService } from './service/service.js';
-import { createLogger } from './telemetry/logger.js';
-import { SelfMetrics } from './telemetry/self-metrics.js';
+import { createLogger } from '../../shared-schemas/src/runtime/index.js';
+import { SelfMetrics } from '../../shared-schemas/src/runtime/index.js';
 import { StatusServer } from './telemetry/status-server.js';
 import { agentVersion } from './version.js';
 

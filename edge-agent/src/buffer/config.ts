@@ -1,6 +1,6 @@
 // Config of a store-and-forward buffer (the `buffer` block of the mqtt and grpc exporters).
 import { z } from 'zod';
-import { byteSize, duration } from '../config/duration.js';
+import { byteSize, duration } from '../../../shared-schemas/src/runtime/index.js';
 
 export const DEFAULT_BUFFER_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_BUFFER_FLUSH_INTERVAL_MS = 1000;

@@ -13,7 +13,7 @@ import { mkdir, open, rename, stat, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ComponentSettings } from '../component.js';
 import { AgentError } from '../errors.js';
-import type { BoundCounter, BoundGauge } from '../telemetry/self-metrics.js';
+import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { BufferedFrame, FrameBuffer, PutResult } from './frame-buffer.js';
 import { loadSqlJs } from './sqljs.js';
 import type { SqlJsDatabase, SqlJsStatement } from './sqljs.js';

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import { fakeExporterFactory, fakeReceiverFactory } from '../testing/fake-components.js';
 import { parseConfigText, readConfigFile, resolveConfig } from './config.js';
 import type { FactoryRegistry } from './config.js';
-import { parseBytes, parseDuration } from './duration.js';
+import { parseBytes, parseDuration } from '../../../shared-schemas/src/runtime/index.js';
 
 function registry(): FactoryRegistry {
   const base = buildRegistry();

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { AnyFactory } from '../component.js';
 import { ConfigError } from '../errors.js';
 import { MAX_PRECISION_BITS, MIN_PRECISION_BITS } from '../../../shared-schemas/src/index.js';
-import { duration } from './duration.js';
+import { duration } from '../../../shared-schemas/src/runtime/index.js';
 
 const ID_RE = /^[a-z][a-z0-9_-]*(\/[A-Za-z0-9_.-]+)?$/;
 const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

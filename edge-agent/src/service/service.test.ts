@@ -9,8 +9,8 @@ import { parseConfigText, resolveConfig } from '../config/config.js';
 import type { FeatureWindow } from '../pdata.js';
 import { fakeExporterFactory, fakeReceiverFactory } from '../testing/fake-components.js';
 import { ManualClock } from '../testing/index.js';
-import { silentLogger } from '../telemetry/logger.js';
-import { SelfMetrics } from '../telemetry/self-metrics.js';
+import { silentLogger } from '../../../shared-schemas/src/runtime/index.js';
+import { SelfMetrics } from '../../../shared-schemas/src/runtime/index.js';
 import { StatusServer } from '../telemetry/status-server.js';
 import { AgentService } from './service.js';
 

@@ -8,8 +8,8 @@ import type { Clock, Component, ComponentSettings, MetricsConsumer, ReceiverFact
 import type { AgentConfig } from '../config/config.js';
 import { AgentError } from '../errors.js';
 import { WindowAggregator } from '../processors/features/index.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { SelfMetrics } from '../telemetry/self-metrics.js';
+import type { Logger } from '../../../shared-schemas/src/runtime/index.js';
+import type { SelfMetrics } from '../../../shared-schemas/src/runtime/index.js';
 import { fanoutMetrics, fanoutWindows } from './fanout.js';
 
 export interface ServiceOptions {

@@ -2,7 +2,7 @@
 // default; nothing here accepts input.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { SelfMetrics } from './self-metrics.js';
+import type { SelfMetrics } from '../../../shared-schemas/src/runtime/index.js';
 
 export interface StatusServerOptions {
   listen: string;

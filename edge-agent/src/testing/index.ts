@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { Clock, Component, ComponentSettings, MetricsConsumer, WindowConsumer } from '../component.js';
 import { systemClock } from '../component.js';
 import type { FeatureWindow, MetricBatch } from '../pdata.js';
-import { silentLogger } from '../telemetry/logger.js';
-import { SelfMetrics } from '../telemetry/self-metrics.js';
+import { silentLogger } from '../../../shared-schemas/src/runtime/index.js';
+import { SelfMetrics } from '../../../shared-schemas/src/runtime/index.js';
 
 export interface TestSettings extends ComponentSettings {
   selfMetrics: SelfMetrics;

@@ -1,6 +1,6 @@
 // Config of the grpc exporter (AgentIngest.StreamFeatures to central).
 import { z } from 'zod';
-import { duration } from '../../config/duration.js';
+import { duration } from '../../../../shared-schemas/src/runtime/index.js';
 import { refineCertPair, refineSender, senderConfigShape, tlsFilesShape } from '../internal/index.js';
 
 export const grpcTlsConfigSchema = z

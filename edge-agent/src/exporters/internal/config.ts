@@ -2,7 +2,7 @@
 // store-and-forward buffer. Keys are snake_case; every block is strict.
 import { z } from 'zod';
 import { bufferConfigSchema } from '../../buffer/config.js';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 /** Codecs usable in the single executable (snappy needs a native addon there). */
 export const COMPRESSIONS = ['brotli', 'gzip', 'deflate', 'none'] as const;

@@ -1,7 +1,7 @@
 // Drops are counted per item in a metric and logged once per burst with the count
 // (CONVENTIONS 11): add() accumulates, report() (called from a periodic tick and at shutdown)
 // writes one line per reason.
-import type { Logger } from '../../telemetry/logger.js';
+import type { Logger } from '../../../../shared-schemas/src/runtime/index.js';
 
 export class DropReporter {
   private pending = new Map<string, { n: number; detail: string | undefined }>();

@@ -11,7 +11,7 @@ import type { SqlJsFrameBufferOptions } from '../../buffer/sqljs-buffer.js';
 import type { ComponentSettings, Exporter } from '../../component.js';
 import { AgentError } from '../../errors.js';
 import type { FeatureWindow } from '../../pdata.js';
-import type { BoundCounter } from '../../telemetry/self-metrics.js';
+import type { BoundCounter } from '../../../../shared-schemas/src/runtime/index.js';
 import type { SenderConfig } from './config.js';
 import { DropReporter } from './drops.js';
 import { WindowFramer } from './framer.js';

@@ -14,7 +14,7 @@ import type { AgentState, Heartbeat } from '../../../../shared-schemas/src/index
 import type { FrameBuffer } from '../../buffer/frame-buffer.js';
 import type { ComponentSettings } from '../../component.js';
 import type { SendResult } from '../../errors.js';
-import type { BoundCounter, BoundGauge } from '../../telemetry/self-metrics.js';
+import type { BoundCounter, BoundGauge } from '../../../../shared-schemas/src/runtime/index.js';
 import { Backoff } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { DropReporter } from './drops.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../buffer/sqljs-buffer.js';
 import type { Clock } from '../../component.js';
-import type { Logger } from '../../telemetry/logger.js';
+import type { Logger } from '../../../../shared-schemas/src/runtime/index.js';
 
 export const SEQUENCE_BLOCK = 1000;
 

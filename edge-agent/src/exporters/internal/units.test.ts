@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeFrame, resolveCodecOptions, resolveDecodeLimits, SeriesDictionaryDecoder, SchemaDecodeError } from '../../../../shared-schemas/src/index.js';
 import { ManualClock } from '../../testing/index.js';
-import { silentLogger } from '../../telemetry/logger.js';
+import { silentLogger } from '../../../../shared-schemas/src/runtime/index.js';
 import { Backoff } from './backoff.js';
 import { WindowFramer } from './framer.js';
 import { SequenceLease } from './sequence.js';

@@ -1,6 +1,6 @@
 // Config of the mqtt exporter (feature frames and heartbeats to central through a broker).
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 import { refineCertPair, refineSender, senderConfigShape, tlsFilesShape } from '../internal/index.js';
 
 const TOPIC_PREFIX_RE = /^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/;

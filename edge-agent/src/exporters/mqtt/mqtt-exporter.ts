@@ -20,7 +20,7 @@ import type { Heartbeat } from '../../../../shared-schemas/src/index.js';
 import type { ComponentSettings, Exporter, ExporterFactory } from '../../component.js';
 import type { SendResult } from '../../errors.js';
 import type { FeatureWindow } from '../../pdata.js';
-import type { BoundCounter } from '../../telemetry/self-metrics.js';
+import type { BoundCounter } from '../../../../shared-schemas/src/runtime/index.js';
 import { FrameExporter, readTlsFiles } from '../internal/index.js';
 import type { ConnectionEvents, ConnectResult, FrameExporterOptions, Transport, TransportConnection } from '../internal/index.js';
 import { mqttExporterConfigSchema } from './config.js';

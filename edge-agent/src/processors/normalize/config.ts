@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../config/duration.js';
+import { duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 export const normalizeConfigSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { resolveTier1Config, Tier1ConfigError } from '../../../../wasm-detectors/src/index.js';
 import type { Tier1Config } from '../../../../wasm-detectors/src/index.js';
-import { duration } from '../../config/duration.js';
+import { duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 /** snake_case config keys to the detector's camelCase option names. */
 export function toCamel(o: Record<string, unknown>): Record<string, unknown> {

@@ -2,7 +2,7 @@
 // Limits bound memory and work per poll: files tracked, bytes per line, bytes read per file per
 // poll, templates, series (CONVENTIONS 11).
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 /** A glob over absolute paths: `*` and `?` match within one path segment; no `**`. */
 const globPattern = z

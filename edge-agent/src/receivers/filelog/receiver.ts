@@ -25,7 +25,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Clock, ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import type { MetricSample } from '../../pdata.js';
-import type { BoundCounter, BoundGauge } from '../../telemetry/self-metrics.js';
+import type { BoundCounter, BoundGauge } from '../../../../shared-schemas/src/runtime/index.js';
 import { checkpointPath, CHECKPOINT_VERSION, loadCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Checkpoint, FileEntry } from './checkpoint.js';
 import type { FilelogConfig } from './config.js';

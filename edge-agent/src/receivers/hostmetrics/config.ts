@@ -1,7 +1,7 @@
 // Config of the host metrics receiver (keys snake_case, every key defaulted, unknown keys refused).
 // Defaults follow prometheus-node-exporter 1.5 so that the same host gives the same series.
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 export const COLLECTORS = ['cpu', 'load', 'memory', 'disk', 'filesystem', 'network', 'processes'] as const;
 export type CollectorName = (typeof COLLECTORS)[number];

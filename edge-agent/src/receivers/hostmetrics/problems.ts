@@ -2,7 +2,7 @@
 // time a (reason) is seen, then at most once per `everyMs` with the count since the last line,
 // and whatever is pending at shutdown. A broken /proc file read every 10 s must not flood logs.
 import type { Clock } from '../../component.js';
-import type { Logger } from '../../telemetry/logger.js';
+import type { Logger } from '../../../../shared-schemas/src/runtime/index.js';
 
 interface Pending {
   count: number;

@@ -6,7 +6,7 @@ import { open, opendir, statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import type { MetricSample } from '../../pdata.js';
-import type { BoundCounter, BoundHistogram } from '../../telemetry/self-metrics.js';
+import type { BoundCounter, BoundHistogram } from '../../../../shared-schemas/src/runtime/index.js';
 import type { CollectorName, HostmetricsConfig } from './config.js';
 import type { Mount, ParseStats } from './parsers.js';
 import { parseDiskstats, parseLoadavg, parseMeminfo, parseMounts, parseNetDev, parseStat } from './parsers.js';

@@ -1,7 +1,7 @@
 // Config of the OTLP metrics receiver (`receivers.otlp`). Keys are snake_case; every limit has
 // a default; listeners bind loopback unless told otherwise.
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 /** host:port, [ipv6]:port; port 0 picks a free port (tests). */
 export const hostPort = () =>

@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Clock } from '../../component.js';
-import type { Logger } from '../../telemetry/logger.js';
+import type { Logger } from '../../../../shared-schemas/src/runtime/index.js';
 import { BadInputError } from '../../errors.js';
 
 /** Splits "host:port" / "[v6]:port"; an empty host means 127.0.0.1. */

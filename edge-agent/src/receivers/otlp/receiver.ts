@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import { AgentError, BadInputError } from '../../errors.js';
-import type { BoundCounter, BoundGauge } from '../../telemetry/self-metrics.js';
+import type { BoundCounter, BoundGauge } from '../../../../shared-schemas/src/runtime/index.js';
 import type { OtlpReceiverConfig } from './config.js';
 import { convertRequest, DeltaTotals, resourceLabelMap } from './convert.js';
 import type { ConvertOptions, ConvertResult } from './convert.js';

@@ -2,7 +2,7 @@
 // Names follow Prometheus' scrape_config where one exists (job_name, metrics_path, scheme,
 // basic_auth, bearer_token) so an operator's habits carry over.
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Clock, ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import type { MetricSample } from '../../pdata.js';
-import type { BoundCounter, BoundGauge, BoundHistogram } from '../../telemetry/self-metrics.js';
+import type { BoundCounter, BoundGauge, BoundHistogram } from '../../../../shared-schemas/src/runtime/index.js';
 import { ProblemLog } from '../hostmetrics/problems.js';
 import type { PrometheusConfig } from './config.js';
 import { resolveTarget, scrapeTimeout } from './config.js';

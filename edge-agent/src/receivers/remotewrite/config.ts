@@ -1,7 +1,7 @@
 // Config of the Prometheus remote-write 1.0 receiver (`receivers.remotewrite`). Keys are
 // snake_case; every limit has a default; the listener binds loopback unless told otherwise.
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/duration.js';
+import { byteSize, duration } from '../../../../shared-schemas/src/runtime/index.js';
 import { hostPort } from '../otlp/config.js';
 
 export const RemoteWriteConfigSchema = z

@@ -14,7 +14,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import { AgentError, BadInputError } from '../../errors.js';
-import type { BoundCounter, BoundGauge } from '../../telemetry/self-metrics.js';
+import type { BoundCounter, BoundGauge } from '../../../../shared-schemas/src/runtime/index.js';
 import { AbortedError, DropLog, listenHttp, mediaType, readBody } from '../otlp/http-support.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
 import { convertSeries, MetadataCache } from './convert.js';

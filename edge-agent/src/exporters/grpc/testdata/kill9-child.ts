@@ -3,8 +3,8 @@
 // window is in the buffer, {"event":"flushed","maxSeq":N} after each buffer write to disk.
 // SIGTERM shuts it down cleanly. Usage: node --import tsx kill9-child.ts <dataDir> <port> <everyMs>
 import { systemClock } from '../../../component.js';
-import { silentLogger } from '../../../telemetry/logger.js';
-import { SelfMetrics } from '../../../telemetry/self-metrics.js';
+import { silentLogger } from '../../../../../shared-schemas/src/runtime/index.js';
+import { SelfMetrics } from '../../../../../shared-schemas/src/runtime/index.js';
 import { makeWindow } from '../../internal/testdata/windows.js';
 import { grpcExporterConfigSchema, GrpcExporter } from '../index.js';
 

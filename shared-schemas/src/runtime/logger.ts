@@ -27,11 +27,12 @@ export const REDACT_PATHS = [
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
-export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
+/** A JSON logger for one process; `service` goes in every line as `svc` (aiops-agent, aiops-central...). */
+export function createLogger(level: LogLevel = 'info', destination?: DestinationStream, service = 'aiops-agent'): Logger {
   return pino(
     {
       level,
-      base: { svc: 'aiops-agent' },
+      base: { svc: service },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
