@@ -4,9 +4,11 @@
 // imports what comes after it.
 
 import type { z } from 'zod';
-import type { Logger } from '../../shared-schemas/src/runtime/index.js';
-import type { ComponentMetrics } from '../../shared-schemas/src/runtime/index.js';
+import type { Clock, ComponentMetrics, Logger } from '../../shared-schemas/src/runtime/index.js';
 import type { FeatureWindow, MetricBatch } from './pdata.js';
+
+export { systemClock } from '../../shared-schemas/src/runtime/index.js';
+export type { Clock } from '../../shared-schemas/src/runtime/index.js';
 
 export interface Component {
   /** Starts timers, listeners, connections. Called downstream-first by the service. */
@@ -22,23 +24,6 @@ export interface MetricsConsumer {
 export interface WindowConsumer {
   consumeWindow(window: FeatureWindow): Promise<void>;
 }
-
-/** Injected time, so tests are deterministic (CONVENTIONS 10). */
-export interface Clock {
-  now(): number;
-  setInterval(fn: () => void, ms: number): { unref?(): unknown };
-  clearInterval(handle: unknown): void;
-  setTimeout(fn: () => void, ms: number): { unref?(): unknown };
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /** Who this agent is; set once from config and host facts. */
 export interface AgentIdentity {

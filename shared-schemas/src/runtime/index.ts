@@ -1,6 +1,8 @@
 // Process plumbing shared by the agent and central (not wire contracts): structured JSON logs
 // with secret redaction, a per-process Prometheus self-metrics registry, and the duration and
 // size syntax of config files ("10s", "64MiB"). Imported as shared-schemas/src/runtime/index.js.
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
 export { byteSize, duration, parseBytes, parseDuration } from './duration.js';
 export { createLogger, REDACT_PATHS, silentLogger } from './logger.js';
 export type { LogLevel, Logger } from './logger.js';

@@ -1,0 +1,126 @@
+// Central's configuration: YAML file, then environment (AIOPS_CENTRAL__SECTION__KEY), then
+// defaults; validated whole at start-up before anything is built, every problem reported with its
+// path and (unless the key is secret-named) the bad value (CONVENTIONS 7).
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { byteSize, duration } from '../../../shared-schemas/src/runtime/index.js';
+
+export const CENTRAL_ROLES = ['all', 'ingest', 'detect', 'correlate', 'rca', 'act', 'api'] as const;
+export type CentralRole = (typeof CENTRAL_ROLES)[number];
+
+const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8080');
+
+export const CentralConfigSchema = z
+  .object({
+    /** Which roles this process runs (ARCHITECTURE section 4); `all` = the embedded mode. */
+    role: z.array(z.enum(CENTRAL_ROLES)).min(1).default(['all']),
+    /** Databases and other durable state, created owner-only. */
+    data_dir: z.string().min(1).default('./.aiops-central'),
+    /** Default tenant for keys and agents created without one. */
+    tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/).default('default'),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    api: z
+      .object({
+        listen: listen.default('127.0.0.1:8080'),
+        /** Largest request body (remote-write has its own limit below). */
+        max_body: byteSize().default(1024 * 1024),
+        max_remote_write_body: byteSize().default(16 * 1024 * 1024),
+        /** Token bucket per API key. */
+        rate_per_second: z.number().positive().max(1_000_000).default(50),
+        burst: z.number().int().min(1).max(1_000_000).default(100),
+        /** /metrics needs a read key when true. */
+        protect_metrics: z.boolean().default(false),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:8080', max_body: 1024 * 1024, max_remote_write_body: 16 * 1024 * 1024, rate_per_second: 50, burst: 100, protect_metrics: false }),
+    storage: z
+      .object({
+        /** Raw samples and feature rows are kept this long, then only downsampled data. */
+        raw_retention: duration({ min: 60_000 }).default(2 * 86_400_000),
+        one_minute_retention: duration({ min: 60_000 }).default(15 * 86_400_000),
+        five_minute_retention: duration({ min: 60_000 }).default(90 * 86_400_000),
+        /** Downsampling and retention run this often. */
+        compact_interval: duration({ min: 1000 }).default(60_000),
+      })
+      .strict()
+      .default({ raw_retention: 2 * 86_400_000, one_minute_retention: 15 * 86_400_000, five_minute_retention: 90 * 86_400_000, compact_interval: 60_000 }),
+  })
+  .strict();
+
+export type CentralConfig = z.output<typeof CentralConfigSchema>;
+
+export class CentralConfigError extends Error {
+  override readonly name = 'CentralConfigError';
+  readonly code = 'INVALID_CONFIG';
+  readonly retryable = false;
+  constructor(
+    readonly issues: Array<{ path: string; message: string }>,
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n  ${issues.map((i) => `${i.path} ${i.message}`).join('\n  ')}`, options);
+  }
+}
+
+const SECRET_KEY_RE = /pass(word)?|secret|token|private|credential|api_?key|authorization/i;
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Environment overrides: AIOPS_CENTRAL__API__LISTEN=0.0.0.0:8080 sets api.listen (values parsed as YAML scalars). */
+function applyEnv(doc: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = structuredClone(doc);
+  for (const [k, raw] of Object.entries(env)) {
+    if (!k.startsWith('AIOPS_CENTRAL__') || raw === undefined) continue;
+    const path = k.slice('AIOPS_CENTRAL__'.length).toLowerCase().split('__');
+    let node: Record<string, unknown> = out;
+    for (const seg of path.slice(0, -1)) {
+      const next = node[seg];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[seg] = {};
+      node = node[seg] as Record<string, unknown>;
+    }
+    const leaf = path[path.length - 1]!;
+    if (node[leaf] === undefined) node[leaf] = parseDocument(raw).toJS() ?? raw;
+  }
+  return out;
+}
+
+/** Validates a parsed config document (file contents, or {}), environment applied for unset keys. */
+export function resolveCentralConfig(doc: unknown, env: NodeJS.ProcessEnv = {}): CentralConfig {
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+    throw new CentralConfigError([{ path: '(root)', message: `must be a mapping (got ${show(doc)})` }]);
+  }
+  const withEnv = applyEnv((doc as Record<string, unknown> | null) ?? {}, env);
+  const parsed = CentralConfigSchema.safeParse(withEnv, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new CentralConfigError(
+    parsed.error.issues.map((i) => {
+      const path = i.path.map(String).join('.') || '(root)';
+      const secret = i.path.some((k) => SECRET_KEY_RE.test(String(k)));
+      let message = i.message;
+      if (i.code === 'unrecognized_keys') message = `has unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      else if ('input' in i) message += secret ? ' (value hidden: secret)' : ` (got ${show(i.input)})`;
+      return { path, message };
+    }),
+  );
+}
+
+/** Reads and validates a YAML config file; a syntax error names the file, line and column. */
+export function loadCentralConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): CentralConfig {
+  if (path === undefined) return resolveCentralConfig({}, env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new CentralConfigError([{ path: '(file)', message: `cannot read ${path}: ${(cause as Error).message}` }], { cause });
+  }
+  const d = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (d.errors.length > 0) {
+    const e = d.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new CentralConfigError([{ path: '(file)', message: `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}` }]);
+  }
+  return resolveCentralConfig(d.toJS(), env);
+}
