@@ -68,6 +68,25 @@ export interface SeriesPoints {
   min?: number[];
   max?: number[];
   count?: number[];
+  /** Downsampled only: per bucket the value of its latest sample. */
+  last?: number[];
+}
+
+/** Feature rows of the series matching a selector whose window starts in [startMs, endMs). */
+export interface FeatureQuery {
+  selector: SeriesSelector;
+  startMs: number;
+  endMs: number;
+  /** Refused (not truncated) beyond this many series with rows in the range. */
+  maxSeries?: number;
+  /** Refused beyond this many rows over all series. */
+  maxRows?: number;
+}
+
+export interface FeatureSeries {
+  labels: Labels;
+  /** Ascending by windowStartMs. NaN = not available, as written. */
+  windows: Array<Omit<FeatureSample, 'labels'>>;
 }
 
 export interface WriteResult {
@@ -96,6 +115,11 @@ export interface MetricStore {
   /** Stores the rows of one feature frame, idempotent by (agentId, sequence). */
   writeFeatureFrame(agentId: string, sequence: number, rows: readonly FeatureSample[]): Promise<WriteResult>;
   query(q: RangeQuery): Promise<SeriesPoints[]>;
+  /**
+   * The stored feature rows (scores, flags, bands: what `query` cannot carry), for Tier-2/3 and
+   * the UI. Raw feature rows are kept as long as raw samples.
+   */
+  queryFeatures(q: FeatureQuery): Promise<FeatureSeries[]>;
   /** Label sets of the series matching a selector (for discovery), at most `limit`. */
   series(selector: SeriesSelector, limit: number): Promise<Labels[]>;
   /** Rolls raw data into 1m and 5m buckets up to `nowMs` and deletes what retention expired. */

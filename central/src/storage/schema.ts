@@ -1,0 +1,205 @@
+// The schema of central's embedded database, as migrations (append-only: add, never edit).
+// Layout notes (docs/decisions/015-central-storage-sqlite.md):
+// - Time series tables are WITHOUT ROWID with the primary key (series_id, time): a range
+//   query of one series is one B-tree seek plus a contiguous scan, and rows are clustered on
+//   disk by series (no separate index, no rowid column).
+// - A series is identified by its canonical label key (shared-schemas canonicalLabelKey, a JSON
+//   array of sorted name/value pairs), which also holds its labels; `series_labels` is the
+//   inverted index (name, value) -> series used by selectors without a metric name.
+// - `series.id` is AUTOINCREMENT so an id is never reused after a series is garbage-collected:
+//   a label set cached by id in any connection can never describe another series.
+// - Rollups keep sum (not avg) so 5m buckets are computed exactly from 1m buckets.
+// - Feature rows are one wide row per (series, window): every feature of a window is read with
+//   one seek. NaN ("not available") is stored as NULL (SQLite has no NaN).
+// - The audit log refuses UPDATE and DELETE with triggers: append-only at the storage level.
+import type { Migration } from './migrations.js';
+
+const METRICS = `
+CREATE TABLE series (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE series_labels (
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  series_id INTEGER NOT NULL REFERENCES series (id) ON DELETE CASCADE,
+  PRIMARY KEY (name, value, series_id)
+) WITHOUT ROWID;
+CREATE INDEX series_labels_by_series ON series_labels (series_id);
+
+CREATE TABLE samples (
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  ts INTEGER NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_1m (
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  bucket INTEGER NOT NULL,
+  sum REAL,
+  min REAL,
+  max REAL,
+  count INTEGER NOT NULL,
+  last REAL,
+  PRIMARY KEY (series_id, bucket)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_5m (
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  bucket INTEGER NOT NULL,
+  sum REAL,
+  min REAL,
+  max REAL,
+  count INTEGER NOT NULL,
+  last REAL,
+  PRIMARY KEY (series_id, bucket)
+) WITHOUT ROWID;
+
+CREATE TABLE feature_rows (
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  window_start INTEGER NOT NULL,
+  window_end INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  min REAL,
+  max REAL,
+  mean REAL,
+  std REAL,
+  last REAL,
+  p50 REAL,
+  p95 REAL,
+  score REAL,
+  flags INTEGER NOT NULL,
+  band_lower REAL,
+  band_upper REAL,
+  PRIMARY KEY (series_id, window_start)
+) WITHOUT ROWID;
+
+-- Batch identities seen (idempotent redelivery): kind 's' = writeSamples batchId,
+-- 'f' = feature frame (id = JSON [agentId, sequence]).
+CREATE TABLE write_batches (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  accepted INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE INDEX write_batches_by_time ON write_batches (created_ms);
+
+-- Per rollup resolution: buckets below done_until are claimed by a compaction; pending_from
+-- (when set) is where a claimed range starts that is not finished yet (a crash redoes it);
+-- dirty_from (when set) is the earliest time a late write touched below done_until;
+-- source_expired_until is how far retention may have deleted the source (raw data for 1m,
+-- 1m buckets for 5m): buckets before it are never recomputed from a partial source.
+CREATE TABLE rollup_state (
+  resolution TEXT PRIMARY KEY,
+  done_until INTEGER NOT NULL,
+  pending_from INTEGER,
+  dirty_from INTEGER,
+  source_expired_until INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO rollup_state (resolution, done_until) VALUES ('1m', 0), ('5m', 0);
+`;
+
+const ALERTS_INCIDENTS = `
+CREATE TABLE alerts (
+  tenant TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
+  labels TEXT NOT NULL,
+  annotations TEXT NOT NULL,
+  starts_at_ms INTEGER NOT NULL,
+  ends_at_ms INTEGER NOT NULL,
+  generator_url TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  duplicates INTEGER NOT NULL DEFAULT 0,
+  episode INTEGER NOT NULL DEFAULT 1,
+  incident_id TEXT,
+  PRIMARY KEY (tenant, fingerprint)
+) WITHOUT ROWID;
+CREATE INDEX alerts_by_update ON alerts (tenant, updated_at_ms);
+CREATE INDEX alerts_by_status ON alerts (tenant, status, updated_at_ms);
+
+CREATE TABLE incidents (
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  opened_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  resolved_at_ms INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE INDEX incidents_by_update ON incidents (tenant, updated_at_ms);
+CREATE INDEX incidents_by_status ON incidents (tenant, status, updated_at_ms);
+`;
+
+const AUDIT = `
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT
+);
+CREATE INDEX audit_log_by_time ON audit_log (at_ms);
+CREATE INDEX audit_log_by_action ON audit_log (action, seq);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+`;
+
+const CREDENTIALS = `
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  salt BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  revoked_at_ms INTEGER NOT NULL DEFAULT 0,
+  last_used_at_ms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE enrollment_tokens (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  salt BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  used_at_ms INTEGER NOT NULL DEFAULT 0,
+  used_by TEXT
+) WITHOUT ROWID;
+CREATE INDEX enrollment_tokens_by_expiry ON enrollment_tokens (expires_at_ms);
+
+CREATE TABLE agents (
+  agent_id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  salt BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  enrolled_at_ms INTEGER NOT NULL,
+  revoked_at_ms INTEGER NOT NULL DEFAULT 0,
+  last_seen_at_ms INTEGER NOT NULL DEFAULT 0,
+  enrollment_token_id TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** Every migration of central's database, in order. */
+export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
+  { id: 1, name: 'metrics: series, samples, rollups, feature rows, write batches', up: METRICS },
+  { id: 2, name: 'alerts and incidents', up: ALERTS_INCIDENTS },
+  { id: 3, name: 'append-only audit log', up: AUDIT },
+  { id: 4, name: 'credentials: api keys, enrollment tokens, agents', up: CREDENTIALS },
+]);

@@ -1,0 +1,51 @@
+// All of central's embedded stores on one SQLite database: what the embedded deployment runs.
+import { SqliteAlertStore } from './alert-store.js';
+import { SqliteAuditLog } from './audit-log.js';
+import { SqliteAgentStore, SqliteApiKeyStore } from './credentials.js';
+import { openDatabase } from './database.js';
+import type { OpenDatabaseOptions, SqliteDatabase } from './database.js';
+import { SqliteIncidentStore } from './incident-store.js';
+import { SqliteMetricStore } from './metric-store.js';
+import type { SqliteMetricStoreOptions } from './metric-store.js';
+
+export interface SqliteStores {
+  readonly db: SqliteDatabase;
+  readonly metrics: SqliteMetricStore;
+  readonly alerts: SqliteAlertStore;
+  readonly incidents: SqliteIncidentStore;
+  readonly audit: SqliteAuditLog;
+  readonly apiKeys: SqliteApiKeyStore;
+  readonly agents: SqliteAgentStore;
+  /** Waits for a running compaction to stop, then closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenSqliteStoresOptions {
+  now: () => number;
+  database?: Omit<OpenDatabaseOptions, 'now'>;
+  metrics?: Omit<SqliteMetricStoreOptions, 'now'>;
+}
+
+/** Opens (creating and migrating if needed) the database at `path` (or ':memory:') with every store on it. */
+export function openSqliteStores(path: string, opts: OpenSqliteStoresOptions): SqliteStores {
+  const db = openDatabase(path, { ...opts.database, now: opts.now });
+  try {
+    const metrics = new SqliteMetricStore(db, { ...opts.metrics, now: opts.now });
+    return {
+      db,
+      metrics,
+      alerts: new SqliteAlertStore(db),
+      incidents: new SqliteIncidentStore(db),
+      audit: new SqliteAuditLog(db),
+      apiKeys: new SqliteApiKeyStore(db),
+      agents: new SqliteAgentStore(db),
+      async close() {
+        await metrics.close();
+        db.close();
+      },
+    };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
