@@ -1,6 +1,8 @@
 // Failures of the exporters. Bad options and name clashes are permanent; an I/O failure (disk
 // full, permission) may go away once the cause is fixed, which `retryable` says.
 
+import { SimulatorError } from '../model/index.js';
+
 export type ExportErrorCode =
   /** An export option is out of range. */
   | 'BAD_OPTION'
@@ -11,15 +13,9 @@ export type ExportErrorCode =
   /** Writing a file failed. */
   | 'IO';
 
-export class ExportError extends Error {
+export class ExportError extends SimulatorError<ExportErrorCode> {
   override readonly name = 'ExportError';
-  readonly retryable: boolean;
-  constructor(
-    readonly code: ExportErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.retryable = code === 'IO';
+  constructor(code: ExportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, retryable: code === 'IO' });
   }
 }

@@ -1,6 +1,8 @@
 // Failures of fault injection. All are permanent (the fault list does not fit the topology or
 // the run): retrying with the same input cannot help.
 
+import { SimulatorError } from '../model/index.js';
+
 export type FaultErrorCode =
   /** A fault's fields are missing or out of range, or two faults share an id. */
   | 'BAD_FAULT'
@@ -11,14 +13,6 @@ export type FaultErrorCode =
   /** The fault starts outside the simulated run. */
   | 'OUT_OF_RANGE';
 
-export class FaultError extends Error {
+export class FaultError extends SimulatorError<FaultErrorCode> {
   override readonly name = 'FaultError';
-  readonly retryable = false;
-  constructor(
-    readonly code: FaultErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -1,6 +1,8 @@
 // Failures of the metric generator. All are permanent (bad options or an effect that names
 // something outside the model): retrying with the same input cannot help.
 
+import { SimulatorError } from '../model/index.js';
+
 export type MetricsErrorCode =
   /** An option is missing, out of range or inconsistent (e.g. duration not a multiple of step). */
   | 'BAD_OPTION'
@@ -9,14 +11,6 @@ export type MetricsErrorCode =
   /** A perturbation names a node, channel or step range outside the model. */
   | 'BAD_EFFECT';
 
-export class MetricsError extends Error {
+export class MetricsError extends SimulatorError<MetricsErrorCode> {
   override readonly name = 'MetricsError';
-  readonly retryable = false;
-  constructor(
-    readonly code: MetricsErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -1,23 +1,13 @@
 // Durations in scenario files: "500ms", "10s", "5m", "2h", "1d", or combinations like "1h30m".
 // Plain numbers are refused: a scenario says its unit.
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+import { parseDuration as parseConfigDuration } from '../../shared-schemas/src/runtime/index.js';
 
-/** Milliseconds, or NaN when the text is not a duration. */
+/** Milliseconds, or NaN when the text is not a duration (the config syntax, minus bare numbers). */
 export function parseDuration(text: string): number {
   const t = text.trim();
-  if (t === '') return NaN;
-  if (t === '0') return 0;
-  PART.lastIndex = 0;
-  let total = 0;
-  let at = 0;
-  let m: RegExpExecArray | null;
-  while ((m = PART.exec(t)) !== null) {
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    at = PART.lastIndex;
-  }
-  return at === t.length ? Math.round(total) : NaN;
+  if (t !== '0' && /^\d+(\.\d+)?$/.test(t)) return NaN;
+  return Math.round(parseConfigDuration(t));
 }
 
 /** The shortest exact text for a duration: "1h30m", "10s", "0s". */

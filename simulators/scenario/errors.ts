@@ -1,6 +1,8 @@
 // Failures of scenario loading and running. A bad file or a bad scenario is permanent; an I/O
 // failure while writing may go away once the cause is fixed (`retryable`).
 
+import { SimulatorError } from '../model/index.js';
+
 export type ScenarioErrorCode =
   /** The file is not valid YAML. */
   | 'BAD_YAML'
@@ -13,15 +15,9 @@ export type ScenarioErrorCode =
   /** Writing the outputs failed. */
   | 'IO';
 
-export class ScenarioError extends Error {
+export class ScenarioError extends SimulatorError<ScenarioErrorCode> {
   override readonly name = 'ScenarioError';
-  readonly retryable: boolean;
-  constructor(
-    readonly code: ScenarioErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.retryable = code === 'IO';
+  constructor(code: ScenarioErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, retryable: code === 'IO' });
   }
 }

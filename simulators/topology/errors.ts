@@ -1,6 +1,8 @@
 // Every failure of the topology generator is a TopologyError. All are permanent (a bad spec or a
 // bad document): retrying with the same input cannot help.
 
+import { SimulatorError } from '../model/index.js';
+
 export type TopologyErrorCode =
   /** The generator spec is invalid (unknown preset, sizes out of range, unknown keys). */
   | 'BAD_SPEC'
@@ -11,14 +13,6 @@ export type TopologyErrorCode =
   /** A node named by a caller does not exist or is ambiguous. */
   | 'UNKNOWN_NODE';
 
-export class TopologyError extends Error {
+export class TopologyError extends SimulatorError<TopologyErrorCode> {
   override readonly name = 'TopologyError';
-  readonly retryable = false;
-  constructor(
-    readonly code: TopologyErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -58,6 +58,30 @@ export function listBounds(filter: { limit?: number; sinceMs?: number }): { limi
   return { limit, sinceMs };
 }
 
+/**
+ * The common start of a tenant's list query (alerts, incidents): the tenant, sinceMs on
+ * updated_at_ms and an optional status, validated. Callers add their own conditions, then the
+ * limit as the last parameter.
+ */
+export function tenantListQuery(
+  tenant: unknown,
+  filter: unknown,
+  status: { allowed: readonly string[]; expected: string },
+): { where: string[]; params: unknown[]; limit: number } {
+  checkTenant(tenant);
+  if (!isPlainObject(filter)) throw new StorageError('INVALID_ARGUMENT', `filter must be an object (got ${show(filter)})`);
+  const f = filter as { limit?: number; sinceMs?: number; status?: unknown };
+  const { limit, sinceMs } = listBounds(f);
+  const where = ['tenant = ?', 'updated_at_ms >= ?'];
+  const params: unknown[] = [tenant, sinceMs];
+  if (f.status !== undefined) {
+    if (!status.allowed.includes(f.status as string)) throw new StorageError('INVALID_ARGUMENT', `status must be ${status.expected} (got ${show(f.status)})`);
+    where.push('status = ?');
+    params.push(f.status);
+  }
+  return { where, params, limit };
+}
+
 export function checkNow(nowMs: unknown): number {
   if (typeof nowMs !== 'number' || !Number.isSafeInteger(nowMs) || nowMs < 0) throw new StorageError('INVALID_ARGUMENT', `nowMs must be an integer number of ms (got ${show(nowMs)})`);
   return nowMs;
@@ -184,16 +208,7 @@ export class SqliteAlertStore implements AlertStore {
   /** Most recently updated first (then by fingerprint). `labels` are equality matchers. */
   async list(tenant: string, filter: AlertFilter): Promise<StoredAlert[]> {
     this.ensureOpen();
-    checkTenant(tenant);
-    if (!isPlainObject(filter)) throw new StorageError('INVALID_ARGUMENT', `filter must be an object (got ${show(filter)})`);
-    const { limit, sinceMs } = listBounds(filter);
-    const where = ['tenant = ?', 'updated_at_ms >= ?'];
-    const params: unknown[] = [tenant, sinceMs];
-    if (filter.status !== undefined) {
-      if (filter.status !== 'firing' && filter.status !== 'resolved') throw new StorageError('INVALID_ARGUMENT', `status must be "firing" or "resolved" (got ${show(filter.status)})`);
-      where.push('status = ?');
-      params.push(filter.status);
-    }
+    const { where, params, limit } = tenantListQuery(tenant, filter, { allowed: ['firing', 'resolved'], expected: '"firing" or "resolved"' });
     if (filter.labels !== undefined) {
       if (!isPlainObject(filter.labels)) throw new StorageError('INVALID_ARGUMENT', `labels must be an object of strings (got ${show(filter.labels)})`);
       const names = Object.keys(filter.labels);

@@ -6,8 +6,8 @@ import { validateIncident } from '../../../shared-schemas/src/index.js';
 import type { Incident } from '../../../shared-schemas/src/index.js';
 import type { SqliteDatabase } from './database.js';
 import { StorageError, toStorageError } from './errors.js';
-import { checkNow, checkTenant, listBounds } from './alert-store.js';
-import { isPlainObject, setLabel, show } from './labels.js';
+import { checkNow, checkTenant, tenantListQuery } from './alert-store.js';
+import { setLabel, show } from './labels.js';
 import type { IncidentFilter, IncidentStore } from './types.js';
 
 const STATUSES: ReadonlyArray<Incident['status']> = ['open', 'acknowledged', 'mitigated', 'resolved'];
@@ -68,16 +68,7 @@ export class SqliteIncidentStore implements IncidentStore {
   /** Most recently updated first (then by id); sinceMs filters on updatedAtMs. */
   async list(tenant: string, filter: IncidentFilter): Promise<Incident[]> {
     this.ensureOpen();
-    checkTenant(tenant);
-    if (!isPlainObject(filter)) throw new StorageError('INVALID_ARGUMENT', `filter must be an object (got ${show(filter)})`);
-    const { limit, sinceMs } = listBounds(filter);
-    const where = ['tenant = ?', 'updated_at_ms >= ?'];
-    const params: unknown[] = [tenant, sinceMs];
-    if (filter.status !== undefined) {
-      if (!STATUSES.includes(filter.status as Incident['status'])) throw new StorageError('INVALID_ARGUMENT', `status must be one of ${STATUSES.join(', ')} (got ${show(filter.status)})`);
-      where.push('status = ?');
-      params.push(filter.status);
-    }
+    const { where, params, limit } = tenantListQuery(tenant, filter, { allowed: STATUSES, expected: `one of ${STATUSES.join(', ')}` });
     params.push(limit);
     try {
       const docs = this.db.handle.prepare(`SELECT doc FROM incidents WHERE ${where.join(' AND ')} ORDER BY updated_at_ms DESC, id LIMIT ?`).pluck().all(...params) as string[];
