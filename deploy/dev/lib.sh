@@ -54,6 +54,23 @@ wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
   log "$what is ready"
 }
 
+reuse_or_replace() { # reuse_or_replace PIDFILE CONF PORT WANTED_CONFIG: 0 = already running with
+  # this config (nothing to do); 1 = caller must start (a running one with another config was
+  # stopped, the config file written). Dies when another process holds the port.
+  local pf="$1" conf="$2" port="$3" wanted="$4"
+  if pid_alive "$pf"; then
+    if [ "$(cat "$conf" 2>/dev/null || true)" = "$wanted" ]; then
+      log "already running (pid $(cat "$pf")) on 127.0.0.1:$port"
+      return 0
+    fi
+    log "config changed: restarting"
+    stop_pid "$pf"
+  fi
+  if tcp_open 127.0.0.1 "$port"; then die "port $port is already in use by another process"; fi
+  printf '%s\n' "$wanted" >"$conf"
+  return 1
+}
+
 wait_started() { # wait_started NAME PIDFILE LOGFILE SECONDS COMMAND...: until COMMAND succeeds;
   # dies (with the log's tail) when the process exits or the deadline passes (then stops it).
   local name="$1" pf="$2" logf="$3" secs="$4"

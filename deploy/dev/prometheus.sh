@@ -87,16 +87,7 @@ start() {
   install
   local wanted
   wanted="$(render_config)"
-  if pid_alive "$PIDFILE"; then
-    if [ "$(cat "$CONF" 2>/dev/null || true)" = "$wanted" ]; then
-      log "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
-      return 0
-    fi
-    log "config changed: restarting"
-    stop_pid "$PIDFILE"
-  fi
-  if tcp_open 127.0.0.1 "$PORT"; then die "port $PORT is already in use by another process"; fi
-  printf '%s\n' "$wanted" >"$CONF"
+  reuse_or_replace "$PIDFILE" "$CONF" "$PORT" "$wanted" && return 0
   mkdir -p "$DATA"
   promtool check config "$CONF" >/dev/null 2>&1 || { promtool check config "$CONF" >&2 || true; die "generated config is invalid"; }
   log "starting on 127.0.0.1:$PORT${RW_URL:+ (remote_write -> $RW_URL)}"
