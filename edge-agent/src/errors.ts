@@ -1,16 +1,10 @@
 // Errors of the agent: a class per kind, with a stable `code`, the `cause`, and whether a retry
 // can help (CONVENTIONS 8).
 
-export class AgentError extends Error {
+import { CodedError } from '../../shared-schemas/src/runtime/index.js';
+
+export class AgentError extends CodedError {
   override name = 'AgentError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The configuration is invalid; `path` names the offending key (e.g. `receivers.prometheus/node.interval`). */

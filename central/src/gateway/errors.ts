@@ -1,17 +1,11 @@
 // Errors of the HTTP gateway (CONVENTIONS 8): a class per kind with a stable `code`, the
 // `cause`, and whether a retry can help.
 
+import { CodedError } from '../../../shared-schemas/src/runtime/index.js';
+
 /** Base class of every error the gateway throws at its callers (registration, config, start). */
-export class GatewayError extends Error {
+export class GatewayError extends CodedError {
   override name = 'GatewayError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The gateway configuration is invalid; `path` names the offending key (e.g. `gateway.limits.bodyBytes`). */

@@ -2,6 +2,8 @@
 // (the SQLite error, when there is one) and whether a retry can help. Messages never contain
 // secrets: tokens and credentials are neither logged nor echoed back.
 
+import { CodedError } from '../../../shared-schemas/src/runtime/index.js';
+
 export type StorageErrorCode =
   /** An argument is malformed or out of range (the same call fails the same way again). */
   | 'INVALID_ARGUMENT'
@@ -36,16 +38,8 @@ export type StorageErrorCode =
   /** Any other SQLite failure. */
   | 'INTERNAL';
 
-export class StorageError extends Error {
+export class StorageError extends CodedError<StorageErrorCode> {
   override readonly name = 'StorageError';
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    readonly retryable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 const SQLITE_CODES: ReadonlyArray<[RegExp, StorageErrorCode, boolean]> = [

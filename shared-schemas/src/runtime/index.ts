@@ -3,6 +3,7 @@
 // size syntax of config files ("10s", "64MiB"). Imported as shared-schemas/src/runtime/index.js.
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
+export { CodedError } from './errors.js';
 export { byteSize, duration, parseBytes, parseDuration } from './duration.js';
 export { createLogger, REDACT_PATHS, silentLogger } from './logger.js';
 export type { LogLevel, Logger } from './logger.js';
