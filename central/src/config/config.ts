@@ -2,9 +2,8 @@
 // defaults; validated whole at start-up before anything is built, every problem reported with its
 // path and (unless the key is secret-named) the bad value (CONVENTIONS 7).
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { byteSize, duration } from '../../../shared-schemas/src/runtime/index.js';
+import { applyEnvOverrides, byteSize, configIssues, duration, parseYamlConfig, showConfigValue } from '../../../shared-schemas/src/runtime/index.js';
 
 export const CENTRAL_ROLES = ['all', 'ingest', 'detect', 'correlate', 'rca', 'act', 'api'] as const;
 export type CentralRole = (typeof CENTRAL_ROLES)[number];
@@ -62,49 +61,19 @@ export class CentralConfigError extends Error {
   }
 }
 
-const SECRET_KEY_RE = /pass(word)?|secret|token|private|credential|api_?key|authorization/i;
-
-function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-/** Environment overrides: AIOPS_CENTRAL__API__LISTEN=0.0.0.0:8080 sets api.listen (values parsed as YAML scalars). */
-function applyEnv(doc: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out: Record<string, unknown> = structuredClone(doc);
-  for (const [k, raw] of Object.entries(env)) {
-    if (!k.startsWith('AIOPS_CENTRAL__') || raw === undefined) continue;
-    const path = k.slice('AIOPS_CENTRAL__'.length).toLowerCase().split('__');
-    let node: Record<string, unknown> = out;
-    for (const seg of path.slice(0, -1)) {
-      const next = node[seg];
-      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[seg] = {};
-      node = node[seg] as Record<string, unknown>;
-    }
-    const leaf = path[path.length - 1]!;
-    if (node[leaf] === undefined) node[leaf] = parseDocument(raw).toJS() ?? raw;
-  }
-  return out;
-}
-
-/** Validates a parsed config document (file contents, or {}), environment applied for unset keys. */
+/**
+ * Validates a parsed config document (file contents, or {}); AIOPS_CENTRAL__API__LISTEN=0.0.0.0:8080
+ * sets api.listen when the document leaves it unset (values read as YAML scalars).
+ */
 export function resolveCentralConfig(doc: unknown, env: NodeJS.ProcessEnv = {}): CentralConfig {
   if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
-    throw new CentralConfigError([{ path: '(root)', message: `must be a mapping (got ${show(doc)})` }]);
+    throw new CentralConfigError([{ path: '(root)', message: `must be a mapping (got ${showConfigValue(doc)})` }]);
   }
-  const withEnv = applyEnv((doc as Record<string, unknown> | null) ?? {}, env);
+  const withEnv: Record<string, unknown> = structuredClone((doc as Record<string, unknown> | null) ?? {});
+  applyEnvOverrides(withEnv, env, 'AIOPS_CENTRAL__', 1);
   const parsed = CentralConfigSchema.safeParse(withEnv, { reportInput: true });
   if (parsed.success) return parsed.data;
-  throw new CentralConfigError(
-    parsed.error.issues.map((i) => {
-      const path = i.path.map(String).join('.') || '(root)';
-      const secret = i.path.some((k) => SECRET_KEY_RE.test(String(k)));
-      let message = i.message;
-      if (i.code === 'unrecognized_keys') message = `has unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-      else if ('input' in i) message += secret ? ' (value hidden: secret)' : ` (got ${show(i.input)})`;
-      return { path, message };
-    }),
-  );
+  throw new CentralConfigError(configIssues(parsed.error, ''));
 }
 
 /** Reads and validates a YAML config file; a syntax error names the file, line and column. */
@@ -116,11 +85,7 @@ export function loadCentralConfig(path: string | undefined, env: NodeJS.ProcessE
   } catch (cause) {
     throw new CentralConfigError([{ path: '(file)', message: `cannot read ${path}: ${(cause as Error).message}` }], { cause });
   }
-  const d = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (d.errors.length > 0) {
-    const e = d.errors[0]!;
-    const pos = e.linePos?.[0];
-    throw new CentralConfigError([{ path: '(file)', message: `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}` }]);
-  }
-  return resolveCentralConfig(d.toJS(), env);
+  const r = parseYamlConfig(text, path);
+  if ('problem' in r) throw new CentralConfigError([{ path: '(file)', message: r.problem }]);
+  return resolveCentralConfig(r.value, env);
 }

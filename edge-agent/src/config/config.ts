@@ -11,12 +11,12 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parse as parseYaml, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { AnyFactory } from '../component.js';
 import { ConfigError } from '../errors.js';
 import { MAX_PRECISION_BITS, MIN_PRECISION_BITS } from '../../../shared-schemas/src/index.js';
-import { duration } from '../../../shared-schemas/src/runtime/index.js';
+import { applyEnvOverrides, configIssues, duration, parseYamlConfig, showConfigValue } from '../../../shared-schemas/src/runtime/index.js';
+import type { ConfigIssue } from '../../../shared-schemas/src/runtime/index.js';
 
 const ID_RE = /^[a-z][a-z0-9_-]*(\/[A-Za-z0-9_.-]+)?$/;
 const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -99,31 +99,9 @@ export interface FactoryRegistry {
   exporters: ReadonlyMap<string, AnyFactory>;
 }
 
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
+export type { ConfigIssue };
 
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  if (s === undefined) return String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-/** Keys whose values are never echoed in errors (passwords, tokens, private keys...). */
-const SECRET_KEY_RE = /pass(word)?|secret|token|private|credential|api_?key|authorization/i;
-
-function zodIssues(error: z.ZodError, prefix: string): ConfigIssue[] {
-  return error.issues.map((i) => {
-    const path = [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.');
-    let message = i.message;
-    if (i.code === 'unrecognized_keys') message = `has unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-    const secret = i.path.some((k) => SECRET_KEY_RE.test(String(k)));
-    const got = 'input' in i && i.code !== 'unrecognized_keys' ? (secret ? ' (value hidden: secret)' : ` (got ${show(i.input)})`) : '';
-    return { path: path || '(root)', message: `${message}${got}` };
-  });
-}
+const show = showConfigValue;
 
 /** Reads a YAML file; a syntax error names the file, line and column. */
 export function readConfigFile(path: string): unknown {
@@ -137,13 +115,9 @@ export function readConfigFile(path: string): unknown {
 }
 
 export function parseConfigText(text: string, source = '(config)'): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
-    throw new ConfigError('(file)', `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`);
-  }
-  return doc.toJS() ?? {};
+  const r = parseYamlConfig(text, source);
+  if ('problem' in r) throw new ConfigError('(file)', r.problem);
+  return r.value;
 }
 
 /** ${env:NAME} / ${NAME} in strings; a missing variable is an issue at that path. */
@@ -167,32 +141,6 @@ function substituteEnv(v: unknown, env: NodeJS.ProcessEnv, path: string, issues:
   return v;
 }
 
-/** AIOPS_AGENT__A__B=v sets a.b where the file left it unset. */
-function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('AIOPS_AGENT__') || value === undefined) continue;
-    const parts = name.slice('AIOPS_AGENT__'.length).split('__').map((p) => p.toLowerCase());
-    if (parts.length < 2 || parts.some((p) => p === '')) continue;
-    let node: Record<string, unknown> = raw;
-    for (const p of parts.slice(0, -1)) {
-      const next = node[p];
-      if (next === undefined || next === null) node[p] = {};
-      else if (typeof next !== 'object') break;
-      node = node[p] as Record<string, unknown>;
-    }
-    const leaf = parts[parts.length - 1]!;
-    if (node[leaf] === undefined) {
-      let parsed: unknown = value;
-      try {
-        parsed = parseYaml(value);
-      } catch {
-        parsed = value;
-      }
-      node[leaf] = parsed;
-    }
-  }
-}
-
 /**
  * Validates a parsed config document against the schemas of the registered factories and
  * returns it resolved (defaults applied, durations in ms). Throws one ConfigError listing every
@@ -204,9 +152,9 @@ export function resolveConfig(rawInput: unknown, registry: FactoryRegistry, env:
     throw new ConfigError('(root)', `(root) must be a mapping (got ${show(rawInput)})`);
   }
   const raw = substituteEnv(structuredClone(rawInput), env, '', issues) as Record<string, unknown>;
-  applyEnvOverrides(raw, env);
+  applyEnvOverrides(raw, env, 'AIOPS_AGENT__');
   const top = TopSchema.safeParse(raw, { reportInput: true });
-  if (!top.success) issues.push(...zodIssues(top.error, ''));
+  if (!top.success) issues.push(...configIssues(top.error, ''));
 
   const components = new Map<string, ResolvedComponent>();
   const sections = [
@@ -231,7 +179,7 @@ export function resolveConfig(rawInput: unknown, registry: FactoryRegistry, env:
       }
       const parsed = factory.configSchema.safeParse(value ?? {}, { reportInput: true });
       if (!parsed.success) {
-        issues.push(...zodIssues(parsed.error, path));
+        issues.push(...configIssues(parsed.error, path));
         continue;
       }
       components.set(id, { id, kind, factory, config: parsed.data });

@@ -4,6 +4,8 @@
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { CodedError } from './errors.js';
+export { applyEnvOverrides, configIssues, parseYamlConfig, SECRET_KEY_RE, showConfigValue } from './config-file.js';
+export type { ConfigIssue } from './config-file.js';
 export { byteSize, duration, parseBytes, parseDuration } from './duration.js';
 export { createLogger, REDACT_PATHS, silentLogger } from './logger.js';
 export type { LogLevel, Logger } from './logger.js';

@@ -54,7 +54,8 @@ export class WindowAggregator implements Processor {
   private timer: unknown;
   private closedUpTo = -Infinity;
   private readonly maxValues: number;
-  private readonly precisionBits: number | undefined;
+  /** Rounds a derived statistic to the configured precision (identity when unset). */
+  private readonly round: (x: number) => number;
   private readonly pool: Acc[] = [];
   private readonly dropped;
   private readonly emitted;
@@ -68,8 +69,9 @@ export class WindowAggregator implements Processor {
     private readonly next: WindowConsumer,
   ) {
     this.maxValues = cfg.maxValuesPerSeries ?? 256;
-    this.precisionBits = cfg.precisionBits;
-    if (this.precisionBits !== undefined) roundToPrecisionBits(0, this.precisionBits); // a bad value fails here
+    const bits = cfg.precisionBits;
+    if (bits !== undefined) roundToPrecisionBits(0, bits); // a bad value fails here, at construction
+    this.round = bits === undefined ? (x) => x : (x) => roundToPrecisionBits(x, bits);
     const m = settings.metrics;
     this.dropped = m.counter('aiops_agent_features_dropped_samples_total', 'Samples not aggregated, by reason (late, series_limit, non_finite).', ['reason']);
     this.emitted = m.counter('aiops_agent_features_windows_total', 'Feature windows handed to the exporters.');
@@ -139,7 +141,7 @@ export class WindowAggregator implements Processor {
         const left = (this.seriesInOpen.get(acc.key) ?? 1) - 1;
         if (left <= 0) this.seriesInOpen.delete(acc.key);
         else this.seriesInOpen.set(acc.key, left);
-        out.series.push({ key: acc.key, labels: acc.labels, row: finish(acc, this.precisionBits) });
+        out.series.push({ key: acc.key, labels: acc.labels, row: finish(acc, this.round) });
         // Accumulators live one window; reusing them keeps 10,000s of short-lived objects per
         // window out of the old generation.
         if (this.pool.length < this.cfg.maxSeries) this.pool.push(acc);
@@ -240,9 +242,8 @@ function add(a: Acc, s: MetricSample, maxValues: number): void {
   }
 }
 
-function finish(a: Acc, bits: number | undefined): FeatureWindow['series'][number]['row'] {
+function finish(a: Acc, r: (x: number) => number): FeatureWindow['series'][number]['row'] {
   const sorted = a.values.sort((x, y) => x - y);
-  const r = bits === undefined ? (x: number): number => x : (x: number): number => roundToPrecisionBits(x, bits);
   return {
     count: a.count,
     min: a.min,
