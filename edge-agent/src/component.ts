@@ -31,6 +31,12 @@ export interface AgentIdentity {
   tenant: string;
   /** Folder for durable state (buffer, checkpoints, detector snapshots), owner-only. */
   dataDir: string;
+  /**
+   * The credential central issued to this agent at enrollment (never logged). Exporters
+   * authenticate with agentId + secret when their config names no other credential:
+   * MQTT username/password, gRPC metadata `x-aiops-agent-id` + `authorization: Bearer <secret>`.
+   */
+  secret?: string;
 }
 
 /** Everything a component gets from its host (no globals). */

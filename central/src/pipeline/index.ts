@@ -1,0 +1,5 @@
+// Public surface of central's ingest pipeline pieces shared by the receivers.
+export { FrameIngest } from './frame-ingest.js';
+export type { FrameIngestOptions, FrameSession, RefusalReason, SessionIdentity } from './frame-ingest.js';
+export { FeatureSink } from './feature-sink.js';
+export type { FeatureSinkOptions } from './feature-sink.js';
