@@ -12,11 +12,16 @@ export type {
   ApiKeyStore,
   AuditEntry,
   AuditLog,
+  ConfigDocument,
+  ConfigStore,
   FeatureQuery,
   FeatureSample,
   FeatureSeries,
   IncidentFilter,
   IncidentStore,
+  LogQuery,
+  LogRecord,
+  LogStore,
   LabelMatcher,
   MatchOp,
   MetricSample,
@@ -46,4 +51,7 @@ export { SqliteIncidentStore } from './incident-store.js';
 export { redactSecrets, SqliteAuditLog } from './audit-log.js';
 export { MAX_ENROLLMENT_TOKEN_LIFETIME_MS, SqliteAgentStore, SqliteApiKeyStore, TOKEN_PATTERN } from './credentials.js';
 export { openSqliteStores } from './stores.js';
+export { MAX_CONFIG_DOCUMENT_BYTES, SqliteConfigStore } from './config-store.js';
+export { DEFAULT_LOG_LIMITS, LOG_LEVELS, SqliteLogStore } from './log-store.js';
+export type { LogStoreLimits } from './log-store.js';
 export type { OpenSqliteStoresOptions, SqliteStores } from './stores.js';

@@ -196,10 +196,38 @@ CREATE TABLE agents (
 ) WITHOUT ROWID;
 `;
 
+const CONFIG_LOGS = `
+CREATE TABLE config_documents (
+  tenant TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (tenant, name)
+) WITHOUT ROWID;
+
+CREATE TABLE logs (
+  id INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX logs_by_time ON logs (tenant, ts_ms);
+
+CREATE TABLE log_batches (
+  batch_id TEXT PRIMARY KEY,
+  received_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
 /** Every migration of central's database, in order. */
 export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 1, name: 'metrics: series, samples, rollups, feature rows, write batches', up: METRICS },
   { id: 2, name: 'alerts and incidents', up: ALERTS_INCIDENTS },
   { id: 3, name: 'append-only audit log', up: AUDIT },
   { id: 4, name: 'credentials: api keys, enrollment tokens, agents', up: CREDENTIALS },
+  { id: 5, name: 'configuration documents and logs', up: CONFIG_LOGS },
 ]);

@@ -5,6 +5,8 @@ import { SqliteAgentStore, SqliteApiKeyStore } from './credentials.js';
 import { openDatabase } from './database.js';
 import type { OpenDatabaseOptions, SqliteDatabase } from './database.js';
 import { SqliteIncidentStore } from './incident-store.js';
+import { SqliteConfigStore } from './config-store.js';
+import { SqliteLogStore } from './log-store.js';
 import { SqliteMetricStore } from './metric-store.js';
 import type { SqliteMetricStoreOptions } from './metric-store.js';
 
@@ -16,6 +18,8 @@ export interface SqliteStores {
   readonly audit: SqliteAuditLog;
   readonly apiKeys: SqliteApiKeyStore;
   readonly agents: SqliteAgentStore;
+  readonly configs: SqliteConfigStore;
+  readonly logs: SqliteLogStore;
   /** Waits for a running compaction to stop, then closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -39,6 +43,8 @@ export function openSqliteStores(path: string, opts: OpenSqliteStoresOptions): S
       audit: new SqliteAuditLog(db),
       apiKeys: new SqliteApiKeyStore(db),
       agents: new SqliteAgentStore(db),
+      configs: new SqliteConfigStore(db),
+      logs: new SqliteLogStore(db, { now: opts.now }),
       async close() {
         await metrics.close();
         db.close();

@@ -243,3 +243,60 @@ export interface AgentStore {
   list(): Promise<AgentRecord[]>;
   touch(agentId: string, nowMs: number): Promise<void>;
 }
+
+// ---------------------------------------------------------------- configuration documents
+
+/** A named configuration document of one tenant (detection settings, the topology...). */
+export interface ConfigDocument {
+  tenant: string;
+  name: string;
+  /** 1 for the first put, +1 per put: the optimistic-concurrency token (ETag / If-Match). */
+  version: number;
+  body: unknown;
+  updatedAtMs: number;
+  /** Key id or "cli"/"system"; never a secret. */
+  updatedBy: string;
+}
+
+export interface ConfigStore {
+  get(tenant: string, name: string): Promise<ConfigDocument | undefined>;
+  /**
+   * Stores a new version. With `expectedVersion` the put succeeds only when the stored version
+   * is that one (0 = must not exist yet); otherwise StorageError CONFLICT.
+   */
+  put(input: { tenant: string; name: string; body: unknown; updatedBy: string; expectedVersion?: number }, nowMs: number): Promise<ConfigDocument>;
+  /** Every (tenant, name) with its latest version, for start-up (e.g. detection settings). */
+  list(name: string): Promise<ConfigDocument[]>;
+}
+
+// ---------------------------------------------------------------- logs
+
+export interface LogRecord {
+  /** Where it came from: service, host, job... (no `__name__`). */
+  labels: Labels;
+  tsMs: number;
+  /** trace, debug, info, warn, error, fatal or unknown. */
+  level: string;
+  message: string;
+}
+
+export interface LogQuery {
+  tenant: string;
+  /** Label equality matchers. */
+  labels?: Labels;
+  startMs: number;
+  endMs: number;
+  /** Lines containing this text (case-sensitive). */
+  contains?: string;
+  level?: string;
+  limit?: number;
+}
+
+export interface LogStore {
+  /** Idempotent by batchId when given. Lines beyond the size limit are refused per record. */
+  write(tenant: string, records: readonly LogRecord[], batchId?: string): Promise<WriteResult>;
+  /** Newest first. */
+  query(q: LogQuery): Promise<LogRecord[]>;
+  /** Deletes lines older than `beforeMs`; returns how many. */
+  prune(beforeMs: number): Promise<number>;
+}

@@ -8,6 +8,7 @@ import type { Reader } from 'protobufjs';
 import { BadInputError } from '../../errors.js';
 import { prompbTypes } from './prompb-proto.js';
 import { snappyPreamble, snappyUncompress } from './snappy.js';
+import { int64ToNumber } from '../otlp/convert.js';
 
 export interface WriteLimits {
   maxRequestBytes: number;
@@ -218,4 +219,46 @@ export function decodeWriteRequest(bytes: Uint8Array, limits: WriteLimits): Deco
     throw malformed(`malformed protobuf WriteRequest: ${describe(err)}`, err);
   }
   return out;
+}
+
+/** One series of a remote-write body with `__name__` among its labels, timestamps in ms. */
+export interface RemoteWriteSeries {
+  labels: Record<string, string>;
+  samples: Array<{ tsMs: number; value: number }>;
+}
+
+/**
+ * A whole remote-write 1.0 body (snappy-compressed WriteRequest) to series, within `limits`:
+ * what central's POST /api/v1/metrics/write shares with this receiver. Throws BadInputError
+ * (`status` 400 or 413); series refused by a per-series check are counted in `droppedSeries`
+ * with the first reason.
+ */
+export function decodeRemoteWriteBody(body: Uint8Array, limits: WriteLimits): { series: RemoteWriteSeries[]; samples: number; droppedSeries: number; firstProblem: string | undefined } {
+  const decoded = decodeWriteRequest(snappyDecompressBounded(body, limits.maxRequestBytes), limits);
+  let droppedSeries = 0;
+  let firstProblem: string | undefined;
+  for (const [reason, d] of decoded.dropped) {
+    droppedSeries += d.count;
+    firstProblem ??= `${reason}: ${d.message}`;
+  }
+  const series: RemoteWriteSeries[] = [];
+  let samples = 0;
+  for (const ts of decoded.series) {
+    const labels: Record<string, string> = {};
+    let dup = false;
+    for (const l of ts.labels) {
+      if (Object.prototype.hasOwnProperty.call(labels, l.name)) dup = true;
+      else if (l.name === '__proto__') Object.defineProperty(labels, l.name, { value: l.value, enumerable: true, writable: true, configurable: true });
+      else labels[l.name] = l.value;
+    }
+    if (dup) {
+      droppedSeries++;
+      firstProblem ??= 'invalid_labels: a label name appears twice';
+      continue;
+    }
+    const out = ts.samples.map((s) => ({ tsMs: int64ToNumber(s.timestamp), value: typeof s.value === 'number' ? s.value : NaN }));
+    samples += out.length;
+    series.push({ labels, samples: out });
+  }
+  return { series, samples, droppedSeries, firstProblem };
 }

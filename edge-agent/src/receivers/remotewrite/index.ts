@@ -15,3 +15,7 @@ export const remoteWriteReceiverFactory: ReceiverFactory<typeof RemoteWriteConfi
 /** The remote-write 1.0 protobuf schema this receiver accepts (also used to encode, in benchmarks). */
 export { prompbTypes, PROMPB_PROTO } from './prompb-proto.js';
 export type { PrompbTypes } from './prompb-proto.js';
+/** Bounded decoding of a whole remote-write body (shared with central's metrics/write). */
+export { decodeRemoteWriteBody, maxSnappyEncodedLength } from './decode.js';
+export type { RemoteWriteSeries, WriteLimits as RemoteWriteLimits } from './decode.js';
+export { BadInputError as RemoteWriteInputError } from '../../errors.js';
