@@ -1,0 +1,244 @@
+// `aiops`: the operator's command line for central.
+//   aiops keys create --name ci --scope read,write      (on the central host: opens its database)
+//   aiops keys list | aiops keys revoke <id>
+//   aiops agents enroll [--ttl 1h]                      (REST, admin key: prints a one-time token)
+//   aiops agents list | aiops agents revoke <id>
+//   aiops alerts list [--status firing] [--label k=v]   (REST, read key)
+//   aiops incidents list
+// Keys are managed on the database directly: the first admin key cannot come from an API that
+// needs one, and whoever can read central's data folder owns the installation anyway. Every
+// other command goes through the REST API with a key (--key or AIOPS_API_KEY), so agent
+// revocation reaches the running process and drops the agent's connections at once.
+import { Command, InvalidArgumentError } from 'commander';
+import { API_KEY_SCOPES, openSqliteStores } from '../storage/index.js';
+import type { ApiKeyScope } from '../storage/index.js';
+import { parseDuration } from '../../../shared-schemas/src/runtime/index.js';
+import { loadCentralConfig } from '../config/config.js';
+import { centralDatabasePath } from '../service/paths.js';
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  env: NodeJS.ProcessEnv;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+function table(rows: Array<Record<string, string>>, columns: string[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n') + '\n';
+}
+
+const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
+
+export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
+  const now = io.now ?? Date.now;
+  const doFetch = io.fetch ?? fetch;
+  const program = new Command()
+    .name('aiops')
+    .description('Operate an AIOps central: API keys, agent enrollment, alerts and incidents.')
+    .option('--url <url>', 'central API base URL (env AIOPS_URL)', io.env.AIOPS_URL ?? 'http://127.0.0.1:8080')
+    .option('--key <token>', 'API key for REST commands (env AIOPS_API_KEY; prefer the environment: arguments show in ps)')
+    .option('-c, --config <file>', "central's config file (keys commands: where its data_dir is)")
+    .option('--data-dir <dir>', "central's data folder (keys commands; overrides the config; env AIOPS_DATA_DIR)")
+    .option('--json', 'print JSON instead of tables')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError()
+    .addHelpText('after', '\nExamples:\n  aiops keys create --name admin --scope admin\n  AIOPS_API_KEY=aiops_k_... aiops alerts list --status firing\n  aiops agents enroll --ttl 30m\n');
+
+  const g = () => program.opts<{ url: string; key?: string; config?: string; dataDir?: string; json?: boolean }>();
+
+  const withStores = async <T>(fn: (s: ReturnType<typeof openSqliteStores>) => Promise<T>): Promise<T> => {
+    const o = g();
+    let dataDir = o.dataDir ?? io.env.AIOPS_DATA_DIR;
+    if (dataDir === undefined) {
+      try {
+        dataDir = loadCentralConfig(o.config, io.env).data_dir;
+      } catch (e) {
+        throw new CliError(`aiops: ${(e as Error).message}`, 2);
+      }
+    }
+    let stores;
+    try {
+      stores = openSqliteStores(centralDatabasePath(dataDir), { now });
+    } catch (e) {
+      throw new CliError(`aiops: cannot open central's database in ${dataDir}: ${(e as Error).message}\n(give --data-dir or --config; keys commands run on the central host)`);
+    }
+    try {
+      return await fn(stores);
+    } finally {
+      await stores.close();
+    }
+  };
+
+  const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const o = g();
+    const key = o.key ?? io.env.AIOPS_API_KEY;
+    if (!key) throw new CliError('aiops: this command needs an API key: set AIOPS_API_KEY (or --key); create one with `aiops keys create`', 2);
+    let res: Response;
+    try {
+      res = await doFetch(new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`), {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (e) {
+      throw new CliError(`aiops: cannot reach central at ${o.url}: ${(e as Error).message} (is it running? set --url or AIOPS_URL)`);
+    }
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const msg = json?.message ?? text.slice(0, 300);
+      const hint = res.status === 401 ? ' (the key is unknown, revoked or expired)' : res.status === 403 ? ` (the key lacks the "${json?.requiredScope ?? ''}" scope)` : '';
+      throw new CliError(`aiops: ${method} ${path} answered ${res.status}: ${msg}${hint}`);
+    }
+    return json;
+  };
+
+  const print = (data: unknown, human: () => string) => io.out(g().json ? `${JSON.stringify(data, null, 2)}\n` : human());
+
+  const scopes = (v: string): ApiKeyScope[] => {
+    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const s of list) if (!(API_KEY_SCOPES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown scope "${s}" (scopes: ${API_KEY_SCOPES.join(', ')})`);
+    if (list.length === 0) throw new InvalidArgumentError('give at least one scope');
+    return list as ApiKeyScope[];
+  };
+  const durationArg = (v: string): number => {
+    const ms = parseDuration(v);
+    if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`must be a duration such as 30m, 12h or 90d (got "${v.slice(0, 40)}")`);
+    return ms;
+  };
+
+  const keys = program.command('keys').description('API keys (runs on the central host, on its database)');
+  keys
+    .command('create')
+    .description('create a key; its token is printed once')
+    .requiredOption('--name <name>', 'what the key is for, e.g. "grafana" or "ci"')
+    .requiredOption('--scope <list>', `comma-separated: ${API_KEY_SCOPES.join(', ')}`, scopes)
+    .option('--tenant <tenant>', 'tenant the key acts for (default: the config\'s tenant)')
+    .option('--expires <duration>', 'lifetime, e.g. 90d (default: never)', durationArg)
+    .action(async (o: { name: string; scope: ApiKeyScope[]; tenant?: string; expires?: number }) => {
+      await withStores(async (s) => {
+        const tenant = o.tenant ?? loadCentralConfig(g().config, io.env).tenant;
+        const { record, token } = await s.apiKeys.create({ name: o.name, tenant, scopes: o.scope, ...(o.expires ? { expiresAtMs: now() + o.expires } : {}) }, now());
+        await s.audit.append({ atMs: now(), actor: 'cli', action: 'key.create', target: record.id, details: { name: record.name, scopes: record.scopes, tenant } });
+        print({ id: record.id, token, scopes: record.scopes, tenant, expiresAt: record.expiresAtMs ? iso(record.expiresAtMs) : null }, () => `created key ${record.id} (${record.scopes.join(',')}, tenant ${tenant})\ntoken (shown once, store it now): ${token}\n`);
+      });
+    });
+  keys
+    .command('list')
+    .description('list keys (never their tokens)')
+    .action(async () => {
+      await withStores(async (s) => {
+        const list = await s.apiKeys.list();
+        print(list, () => table(list.map((k) => ({ id: k.id, name: k.name, tenant: k.tenant, scopes: k.scopes.join(','), created: iso(k.createdAtMs), expires: iso(k.expiresAtMs), revoked: iso(k.revokedAtMs), last_used: iso(k.lastUsedAtMs) })), ['id', 'name', 'tenant', 'scopes', 'created', 'expires', 'revoked', 'last_used']));
+      });
+    });
+  keys
+    .command('revoke <id>')
+    .description('revoke a key; requests with it are refused at once')
+    .action(async (id: string) => {
+      await withStores(async (s) => {
+        if (!(await s.apiKeys.revoke(id, now()))) throw new CliError(`aiops: no active key ${id} (see \`aiops keys list\`)`);
+        await s.audit.append({ atMs: now(), actor: 'cli', action: 'key.revoke', target: id });
+        io.out(`revoked key ${id}\n`);
+      });
+    });
+
+  const agents = program.command('agents').description('agent enrollment (REST, admin key)');
+  agents
+    .command('enroll')
+    .description('print a one-time, expiring enrollment token for a new agent')
+    .option('--ttl <duration>', 'how long the token stays valid, e.g. 30m (default 1h)')
+    .option('--tenant <tenant>', "the agent's tenant (default: the key's)")
+    .action(async (o: { ttl?: string; tenant?: string }) => {
+      const r = await api('POST', 'api/v1/agents/enrollment-tokens', { ...(o.ttl ? { ttl: o.ttl } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) });
+      print(r, () => `enrollment token (one use, valid until ${r.expires_at}, tenant ${r.tenant}):\n${r.token}\n\nStart the agent with it, e.g.:\n  AIOPS_ENROLLMENT_TOKEN=${r.token} aiops-agent --config agent.yaml\n(agent.yaml: agent.enrollment.url: ${g().url}, token: \${env:AIOPS_ENROLLMENT_TOKEN})\n`);
+    });
+  agents
+    .command('list')
+    .description('list enrolled agents')
+    .action(async () => {
+      const r = await api('GET', 'api/v1/agents');
+      print(r, () => table((r.agents as any[]).map((a) => ({ agent: a.agent_id, tenant: a.tenant, enrolled: a.enrolled_at ?? '-', last_seen: a.last_seen_at ?? '-', revoked: a.revoked_at ?? '-' })), ['agent', 'tenant', 'enrolled', 'last_seen', 'revoked']));
+    });
+  agents
+    .command('revoke <agentId>')
+    .description('revoke an agent: its connections are dropped and its credential refused at once')
+    .action(async (id: string) => {
+      await api('DELETE', `api/v1/agents/${encodeURIComponent(id)}`);
+      io.out(`revoked agent ${id}\n`);
+    });
+
+  const alerts = program.command('alerts').description('alerts (REST, read key)');
+  alerts
+    .command('list')
+    .description('list alerts, most recently updated first')
+    .option('--status <status>', 'firing or resolved')
+    .option('--label <name=value>', 'label filter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--limit <n>', 'at most this many (default 50)', '50')
+    .action(async (o: { status?: string; label?: string[]; limit: string }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.status) q.set('status', o.status);
+      for (const l of o.label ?? []) q.append('label', l);
+      const r = await api('GET', `api/v1/alerts?${q}`);
+      print(r, () =>
+        table(
+          (r.alerts as any[]).map((a) => ({
+            status: a.status,
+            alert: a.labels.alertname ?? '',
+            service: a.labels.service ?? '',
+            host: a.labels.host ?? a.labels.instance ?? '',
+            metric: a.labels.metric ?? a.labels.__name__ ?? '',
+            severity: a.labels.severity ?? '',
+            since: a.startsAt.replace(/\.\d{3}Z$/, 'Z'),
+            summary: (a.annotations.summary ?? '').slice(0, 80),
+          })),
+          ['status', 'alert', 'service', 'host', 'metric', 'severity', 'since', 'summary'],
+        ),
+      );
+    });
+  program
+    .command('incidents')
+    .description('incidents (REST, read key)')
+    .command('list')
+    .description('list incidents, most recently updated first')
+    .option('--status <status>', 'open, acknowledged, mitigated or resolved')
+    .action(async (o: { status?: string }) => {
+      const r = await api('GET', `api/v1/incidents${o.status ? `?status=${encodeURIComponent(o.status)}` : ''}`);
+      print(r, () => table((r.incidents as any[]).map((i) => ({ id: i.id, status: i.status, severity: i.severity, title: i.title, services: i.services.join(','), opened: i.openedAt })), ['id', 'status', 'severity', 'title', 'services', 'opened']));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`${e.message}\n`);
+      return e.exitCode;
+    }
+    const code = (e as { exitCode?: number }).exitCode;
+    if (code !== undefined) return code;
+    io.err(`aiops: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
