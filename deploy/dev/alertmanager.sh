@@ -10,6 +10,10 @@
 #   ALERTMANAGER_WEBHOOK_URL      http(s) URL the webhook receiver POSTs to
 #                                 (default http://127.0.0.1:19094/alerts)
 #   ALERTMANAGER_RECEIVER         name of that receiver (default aiops-webhook)
+#   ALERTMANAGER_WEBHOOK_CREDENTIALS_FILE
+#                                 a file holding a bearer token the webhook sends
+#                                 (http_config.authorization.credentials_file), e.g. a central
+#                                 API key with the write scope; unset = no Authorization header
 #   ALERTMANAGER_GROUP_BY         comma-separated label names, or "..." (default alertname)
 #   ALERTMANAGER_GROUP_WAIT       route group_wait (default 1s)
 #   ALERTMANAGER_GROUP_INTERVAL   route group_interval (default 1s)
@@ -31,6 +35,7 @@ DEV_NAME=alertmanager
 PORT="${ALERTMANAGER_PORT:-19093}"
 WEBHOOK_URL="${ALERTMANAGER_WEBHOOK_URL:-http://127.0.0.1:19094/alerts}"
 RECEIVER="${ALERTMANAGER_RECEIVER:-aiops-webhook}"
+CREDENTIALS_FILE="${ALERTMANAGER_WEBHOOK_CREDENTIALS_FILE:-}"
 GROUP_BY="${ALERTMANAGER_GROUP_BY:-alertname}"
 GROUP_WAIT="${ALERTMANAGER_GROUP_WAIT:-1s}"
 GROUP_INTERVAL="${ALERTMANAGER_GROUP_INTERVAL:-1s}"
@@ -41,6 +46,10 @@ REPEAT_INTERVAL="${ALERTMANAGER_REPEAT_INTERVAL:-1h}"
 bad_url_chars='[[:space:]"\\`$]'
 if ! [[ "$WEBHOOK_URL" =~ ^https?://[^/] ]] || [[ "$WEBHOOK_URL" =~ $bad_url_chars ]] || [[ "$WEBHOOK_URL" == *"'"* ]]; then
   die "ALERTMANAGER_WEBHOOK_URL must be an http(s) URL without quotes or spaces (got '$WEBHOOK_URL')"
+fi
+if [ -n "$CREDENTIALS_FILE" ]; then
+  [[ "$CREDENTIALS_FILE" == /* ]] && ! [[ "$CREDENTIALS_FILE" =~ $bad_url_chars ]] && [[ "$CREDENTIALS_FILE" != *"'"* ]] || die "ALERTMANAGER_WEBHOOK_CREDENTIALS_FILE must be an absolute path without quotes or spaces"
+  [ -r "$CREDENTIALS_FILE" ] || die "ALERTMANAGER_WEBHOOK_CREDENTIALS_FILE $CREDENTIALS_FILE is not readable"
 fi
 [[ "$RECEIVER" =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || die "ALERTMANAGER_RECEIVER must match [A-Za-z0-9_.-]{1,64} (got '$RECEIVER')"
 for d in GROUP_WAIT GROUP_INTERVAL REPEAT_INTERVAL; do
@@ -78,6 +87,14 @@ receivers:
         send_resolved: true
         max_alerts: 0
 EOF
+  if [ -n "$CREDENTIALS_FILE" ]; then
+    cat <<EOF
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: '$CREDENTIALS_FILE'
+EOF
+  fi
 }
 
 find_bin() {

@@ -22,6 +22,8 @@ export interface AlertmanagerSettings {
   groupBy: readonly string[];
   groupWait?: string;
   groupInterval?: string;
+  /** A file holding the bearer token the webhook sends (e.g. a central API key). */
+  credentialsFile?: string;
 }
 
 function env(s: AlertmanagerSettings): NodeJS.ProcessEnv {
@@ -32,6 +34,7 @@ function env(s: AlertmanagerSettings): NodeJS.ProcessEnv {
     ALERTMANAGER_GROUP_BY: s.groupBy.join(','),
     ALERTMANAGER_GROUP_WAIT: s.groupWait ?? '1s',
     ALERTMANAGER_GROUP_INTERVAL: s.groupInterval ?? '1s',
+    ALERTMANAGER_WEBHOOK_CREDENTIALS_FILE: s.credentialsFile ?? '',
   };
 }
 
