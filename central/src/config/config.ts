@@ -3,6 +3,7 @@
 // path and (unless the key is secret-named) the bad value (CONVENTIONS 7).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { applyEnvOverrides, byteSize, configIssues, duration, parseYamlConfig, showConfigValue } from '../../../shared-schemas/src/runtime/index.js';
 
 export const CENTRAL_ROLES = ['all', 'ingest', 'detect', 'correlate', 'rca', 'act', 'api'] as const;
@@ -32,18 +33,22 @@ export const CentralConfigSchema = z
         protect_metrics: z.boolean().default(false),
       })
       .strict()
-      .default({ listen: '127.0.0.1:8080', max_body: 1024 * 1024, max_remote_write_body: 16 * 1024 * 1024, rate_per_second: 50, burst: 100, protect_metrics: false }),
+      .prefault({}),
     storage: z
       .object({
         /** Raw samples and feature rows are kept this long, then only downsampled data. */
         raw_retention: duration({ min: 60_000 }).default(2 * 86_400_000),
         one_minute_retention: duration({ min: 60_000 }).default(15 * 86_400_000),
         five_minute_retention: duration({ min: 60_000 }).default(90 * 86_400_000),
+        /** Log lines are kept this long. */
+        log_retention: duration({ min: 60_000 }).default(7 * 86_400_000),
         /** Downsampling and retention run this often. */
         compact_interval: duration({ min: 1000 }).default(60_000),
       })
       .strict()
-      .default({ raw_retention: 2 * 86_400_000, one_minute_retention: 15 * 86_400_000, five_minute_retention: 90 * 86_400_000, compact_interval: 60_000 }),
+      .prefault({}),
+    /** Anomalies to alerts (Dynamic X-Y); also set at runtime with PUT /api/v1/config/detection. */
+    detection: detectionConfigSchema.prefault({}),
   })
   .strict();
 

@@ -3,3 +3,5 @@ export { FrameIngest } from './frame-ingest.js';
 export type { FrameIngestOptions, FrameSession, RefusalReason, SessionIdentity } from './frame-ingest.js';
 export { FeatureSink } from './feature-sink.js';
 export type { FeatureSinkOptions } from './feature-sink.js';
+export { AlertStoreSink } from './alert-sink.js';
+export type { AlertChange, AlertStoreSinkOptions } from './alert-sink.js';
