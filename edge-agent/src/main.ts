@@ -3,6 +3,11 @@
 //   aiops-agent --check-config --config agent.yaml     validate the whole config, exit 0 or 2
 //   aiops-agent --print-config --config agent.yaml     the resolved config (defaults applied, secrets hidden)
 //   aiops-agent --version
+//
+// With `agent.enrollment` configured, the agent first obtains its own credentials from central
+// (or reads them from the credentials file) and only then builds the pipeline: every component
+// gets the secret in settings.agent.secret, and the enrolled id and tenant (enrollment/enroll.ts).
+// --check-config validates the section and the credentials file without enrolling.
 
 import { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -12,7 +17,10 @@ import type { AgentAssets } from './components.js';
 import { readConfigFile, resolveConfig } from './config/config.js';
 import type { AgentConfig } from './config/config.js';
 import { AgentService } from './service/service.js';
+import { checkEnrollment, ensureCredentials } from './enrollment/index.js';
+import type { EnsuredCredentials } from './enrollment/index.js';
 import { createLogger } from '../../shared-schemas/src/runtime/index.js';
+import type { Logger } from '../../shared-schemas/src/runtime/index.js';
 import { SelfMetrics } from '../../shared-schemas/src/runtime/index.js';
 import { StatusServer } from './telemetry/status-server.js';
 import { agentVersion } from './version.js';
@@ -29,8 +37,9 @@ export function printableConfig(cfg: AgentConfig): Record<string, unknown> {
   };
   const section = (kind: string) =>
     Object.fromEntries([...cfg.components.values()].filter((c) => c.kind === kind).map((c) => [c.id, hide(c.config)]));
+  const { id, tenant, dataDir, enrollment } = cfg.agent;
   return {
-    agent: cfg.agent,
+    agent: { id, tenant, dataDir, ...(enrollment !== undefined ? { enrollment: hide(enrollment) } : {}) },
     telemetry: cfg.telemetry,
     features: cfg.features,
     receivers: section('receiver'),
@@ -78,9 +87,18 @@ export async function main(argv: string[], io: MainIo, assets: AgentAssets = {})
     return 2;
   }
   if (o.checkConfig) {
+    let enrollment = '';
+    if (cfg.agent.enrollment !== undefined) {
+      try {
+        enrollment = `; ${await checkEnrollment(cfg.agent.enrollment, cfg.agent)}`;
+      } catch (e) {
+        io.err(`aiops-agent: ${(e as Error).message}\n`);
+        return 2;
+      }
+    }
     io.out(
       `configuration OK: agent "${cfg.agent.id}" (tenant ${cfg.agent.tenant}); ${cfg.pipeline.receivers.length} receiver(s), ` +
-        `${cfg.pipeline.processors.length} processor(s), ${cfg.pipeline.exporters.length} exporter(s)\n`,
+        `${cfg.pipeline.processors.length} processor(s), ${cfg.pipeline.exporters.length} exporter(s)${enrollment}\n`,
     );
     return 0;
   }
@@ -89,6 +107,17 @@ export async function main(argv: string[], io: MainIo, assets: AgentAssets = {})
     return 0;
   }
   return runAgent(cfg, assets);
+}
+
+/**
+ * Runs enrollment when `agent.enrollment` is configured (enrollment/enroll.ts): the config with
+ * the credentials' agent id and tenant, and the secret for ServiceOptions.agentSecret. Without
+ * the section, the config as it is. Throws EnrollmentError (code ABORTED when `signal` fired).
+ */
+export async function withCredentials(cfg: AgentConfig, logger: Logger, signal?: AbortSignal): Promise<{ cfg: AgentConfig; agentSecret?: string }> {
+  if (cfg.agent.enrollment === undefined) return { cfg };
+  const creds: EnsuredCredentials = await ensureCredentials({ config: cfg.agent.enrollment, agent: cfg.agent, logger, ...(signal ? { signal } : {}), userAgent: `aiops-agent/${agentVersion()}` });
+  return { cfg: { ...cfg, agent: { ...cfg.agent, id: creds.agentId, tenant: creds.tenant } }, agentSecret: creds.secret };
 }
 
 async function runAgent(cfg: AgentConfig, _assets: AgentAssets): Promise<number> {
@@ -100,9 +129,31 @@ async function runAgent(cfg: AgentConfig, _assets: AgentAssets): Promise<number>
     unhandled.inc();
     logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled promise rejection');
   });
+  let agentSecret: string | undefined;
+  if (cfg.agent.enrollment !== undefined) {
+    // SIGINT/SIGTERM while waiting for central stop the retries (the service is not built yet).
+    const ac = new AbortController();
+    const abort = (): void => ac.abort();
+    process.once('SIGINT', abort);
+    process.once('SIGTERM', abort);
+    try {
+      ({ cfg, agentSecret } = await withCredentials(cfg, logger, ac.signal));
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      if (err.code === 'ABORTED') {
+        logger.info('stopped during enrollment');
+        return 0;
+      }
+      logger.fatal({ err: err.message, code: err.code }, 'cannot obtain agent credentials');
+      return 1;
+    } finally {
+      process.off('SIGINT', abort);
+      process.off('SIGTERM', abort);
+    }
+  }
   let service: AgentService;
   try {
-    service = new AgentService(cfg, { logger, metrics, clock: systemClock });
+    service = new AgentService(cfg, { logger, metrics, clock: systemClock, ...(agentSecret !== undefined ? { agentSecret } : {}) });
   } catch (e) {
     logger.fatal({ err: (e as Error).message }, 'cannot build the pipeline');
     return 1;

@@ -17,6 +17,8 @@ import { ConfigError } from '../errors.js';
 import { MAX_PRECISION_BITS, MIN_PRECISION_BITS } from '../../../shared-schemas/src/index.js';
 import { applyEnvOverrides, configIssues, duration, parseYamlConfig, showConfigValue } from '../../../shared-schemas/src/runtime/index.js';
 import type { ConfigIssue } from '../../../shared-schemas/src/runtime/index.js';
+import { enrollmentConfigSchema, resolveEnrollmentConfig } from '../enrollment/config.js';
+import type { EnrollmentConfig } from '../enrollment/config.js';
 
 const ID_RE = /^[a-z][a-z0-9_-]*(\/[A-Za-z0-9_.-]+)?$/;
 const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -27,9 +29,15 @@ export const AgentSectionSchema = z
   .object({
     /** Unique per tenant; default: the host name. Only [A-Za-z0-9_.-], as it becomes an MQTT topic level. */
     id: z.string().regex(AGENT_ID_RE, 'must be 1-128 characters of [A-Za-z0-9_.-], starting with a letter or digit').optional(),
-    tenant: z.string().regex(AGENT_ID_RE, 'must be 1-128 characters of [A-Za-z0-9_.-]').default('default'),
-    /** Durable state: buffer, checkpoints, detector snapshots. */
+    /**
+     * Default "default". With `enrollment`, the tenant central enrolled the agent in is used when
+     * this is unset, and must equal it when set (the token decides the tenant).
+     */
+    tenant: z.string().regex(AGENT_ID_RE, 'must be 1-128 characters of [A-Za-z0-9_.-]').optional(),
+    /** Durable state: buffer, checkpoints, detector snapshots (and the enrollment credentials). */
     data_dir: z.string().min(1).default('/var/lib/aiops-agent'),
+    /** Enrollment with central (edge-agent/src/enrollment/config.ts): the agent's own credentials. */
+    enrollment: enrollmentConfigSchema.optional(),
   })
   .strict();
 
@@ -68,7 +76,7 @@ const PipelineSchema = z
 
 const TopSchema = z
   .object({
-    agent: AgentSectionSchema.default({ tenant: 'default', data_dir: '/var/lib/aiops-agent' }),
+    agent: AgentSectionSchema.default({ data_dir: '/var/lib/aiops-agent' }),
     telemetry: TelemetrySectionSchema.default({ listen: '127.0.0.1:9464', log_level: 'info' }),
     features: FeaturesSectionSchema.default({ window: 10_000, grace: 2_000, max_series: 100_000, precision_bits: 15 }),
     receivers: z.record(z.string(), z.unknown()).default({}),
@@ -86,7 +94,15 @@ export interface ResolvedComponent {
 }
 
 export interface AgentConfig {
-  agent: { id: string; tenant: string; dataDir: string };
+  agent: {
+    id: string;
+    tenant: string;
+    dataDir: string;
+    /** Which of id and tenant the config set (file or environment) rather than defaulted. Absent: both. */
+    configured?: { id: boolean; tenant: boolean };
+    /** Present when `agent.enrollment` is configured. Holds the token: print through printableConfig only. */
+    enrollment?: EnrollmentConfig;
+  };
   telemetry: { listen: string | null; logLevel: (typeof LOG_LEVELS)[number] };
   features: { windowMs: number; graceMs: number; maxSeries: number; precisionBits: number };
   components: Map<string, ResolvedComponent>;
@@ -205,13 +221,27 @@ export function resolveConfig(rawInput: unknown, registry: FactoryRegistry, env:
     }
   }
 
+  let enrollment: EnrollmentConfig | undefined;
+  const agentSection = top.success ? top.data.agent : undefined;
+  if (agentSection?.enrollment !== undefined) {
+    const r = resolveEnrollmentConfig(agentSection.enrollment, agentSection.data_dir, env);
+    if ('problem' in r) issues.push(r.problem);
+    else enrollment = r.config;
+  }
+
   if (issues.length > 0) {
     const text = issues.map((i) => (i.message.startsWith(i.path) ? i.message : `${i.path} ${i.message}`)).join('\n  ');
     throw new ConfigError(issues[0]!.path, `invalid configuration (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n  ${text}`);
   }
   const t = top.data!;
   return {
-    agent: { id: t.agent.id ?? sanitizeAgentId(hostname()), tenant: t.agent.tenant, dataDir: t.agent.data_dir },
+    agent: {
+      id: t.agent.id ?? sanitizeAgentId(hostname()),
+      tenant: t.agent.tenant ?? 'default',
+      dataDir: t.agent.data_dir,
+      configured: { id: t.agent.id !== undefined, tenant: t.agent.tenant !== undefined },
+      ...(enrollment !== undefined ? { enrollment } : {}),
+    },
     telemetry: { listen: t.telemetry.listen, logLevel: t.telemetry.log_level },
     features: { windowMs: t.features.window, graceMs: t.features.grace, maxSeries: t.features.max_series, precisionBits: t.features.precision_bits },
     components,

@@ -16,6 +16,12 @@ export interface ServiceOptions {
   logger: Logger;
   metrics: SelfMetrics;
   clock: Clock;
+  /**
+   * The credential central issued at enrollment (main.ts, enrollment/): handed to every
+   * component as settings.agent.secret. Kept out of AgentConfig so that no printing or
+   * describing of the config can show it.
+   */
+  agentSecret?: string;
 }
 
 interface Node {
@@ -46,7 +52,12 @@ export class AgentService {
       logger: this.opts.logger.child({ component: id }),
       metrics: this.opts.metrics.forComponent(id),
       clock: this.opts.clock,
-      agent: { agentId: this.config.agent.id, tenant: this.config.agent.tenant, dataDir: this.config.agent.dataDir },
+      agent: {
+        agentId: this.config.agent.id,
+        tenant: this.config.agent.tenant,
+        dataDir: this.config.agent.dataDir,
+        ...(this.opts.agentSecret !== undefined ? { secret: this.opts.agentSecret } : {}),
+      },
     };
   }
 

@@ -1,7 +1,9 @@
 // mqtt exporter: feature frames (QoS 1) and heartbeats to
 // `<prefix>/<tenant>/agents/<agentId>/{features,heartbeat}`, config received (retained) on
 // `.../config`. Persistent session (clean: false, client id = agent id), username/password
-// and/or client certificate, TLS. mqtt.js' own reconnect is off (reconnectPeriod 0): every
+// and/or client certificate, TLS. An enrolled agent (settings.agent.secret) whose config names
+// no username authenticates as username = agent id, password = its secret; a configured
+// username (with its password) takes precedence. mqtt.js' own reconnect is off (reconnectPeriod 0): every
 // connection attempt is a new client following this exporter's jittered backoff, and the
 // store-and-forward buffer (not mqtt.js' in-memory store) is what gets resent.
 //
@@ -168,6 +170,15 @@ export class MqttTransport implements Transport {
     await readTlsFiles(this.cfg.tls, 'tls');
   }
 
+  /** The configured username/password, else the enrolled agent id and secret, else none. */
+  private credentials(): { username?: string; password?: string } {
+    const c = this.cfg;
+    if (c.username !== undefined) return { username: c.username, ...(c.password !== undefined ? { password: c.password } : {}) };
+    const secret = this.settings.agent.secret;
+    if (secret !== undefined && secret !== '') return { username: this.settings.agent.agentId, password: secret };
+    return {};
+  }
+
   async connect(events: ConnectionEvents, timeoutMs: number): Promise<ConnectResult> {
     const c = this.cfg;
     let files;
@@ -186,8 +197,7 @@ export class MqttTransport implements Transport {
       resubscribe: false,
       queueQoSZero: false,
       ...(c.protocol_version === 5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600 } } : {}),
-      ...(c.username !== undefined ? { username: c.username } : {}),
-      ...(c.password !== undefined ? { password: c.password } : {}),
+      ...this.credentials(),
       ...(files.ca ? { ca: files.ca } : {}),
       ...(files.cert ? { cert: files.cert } : {}),
       ...(files.key ? { key: files.key } : {}),

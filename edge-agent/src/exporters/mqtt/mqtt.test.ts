@@ -2,7 +2,10 @@
 // deployment): authentication, ACL on topics, persistent session, TLS with a client
 // certificate, retained config, broker loss and return.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
+import { Aedes } from 'aedes';
 import { pino } from 'pino';
 import { decodeEnvelope, decodeHeartbeat, PayloadKind } from '../../../../shared-schemas/src/index.js';
 import { metricValue, runLifecycleContract, testSettings } from '../../testing/index.js';
@@ -219,5 +222,77 @@ describe('mqtt exporter against aedes', () => {
     assert.equal(broker.connects.length, connectsBefore, 'no reconnect needed for a dictionary reset');
     await b.shutdown();
     await broker.stop();
+  });
+});
+
+describe('mqtt exporter: enrolled agent credentials', () => {
+  const SECRET = `aiops_a_${'S'.repeat(43)}`;
+
+  /** aedes whose authenticate hook records what each client presented and accepts only `accept`. */
+  async function recordingBroker(accept: { username: string; password: string }) {
+    const seen: Array<{ clientId: string; username: string | undefined; password: string | undefined }> = [];
+    const broker = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        seen.push({ clientId: client.id, username, password: password?.toString() });
+        if (username === accept.username && password?.toString() === accept.password) return done(null, true);
+        return done(Object.assign(new Error('bad username or password'), { returnCode: 4 as const }), null);
+      },
+    });
+    const sockets = new Set<Socket>();
+    const server = createServer((sock) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      broker.handle(sock);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    return {
+      seen,
+      url: `mqtt://127.0.0.1:${port}`,
+      stop: async () => {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+        await new Promise<void>((r) => broker.close(() => r()));
+      },
+    };
+  }
+
+  it('presents username = agent id and password = secret when the config names no username', async () => {
+    const b = await recordingBroker({ username: 'test-agent', password: SECRET });
+    const s = testSettings('mqtt');
+    s.agent.secret = SECRET;
+    const e = new MqttExporter(s, cfg({ url: b.url }));
+    await e.start();
+    await e.consumeWindow(makeWindow(0));
+    await until(() => e.frames.buffer.size === 0, 'the frame acknowledged by a broker that checked the credentials');
+    assert.deepEqual(b.seen[0], { clientId: 'test-agent', username: 'test-agent', password: SECRET });
+    await e.shutdown();
+    await b.stop();
+  });
+
+  it('a configured username (and password) wins over the enrolled secret', async () => {
+    const b = await recordingBroker({ username: 'svc', password: 'svc-pass' });
+    const s = testSettings('mqtt');
+    s.agent.secret = SECRET;
+    const e = new MqttExporter(s, cfg({ url: b.url, username: 'svc', password: 'svc-pass' }));
+    await e.start();
+    await e.consumeWindow(makeWindow(0));
+    await until(() => e.frames.buffer.size === 0, 'acknowledged');
+    assert.deepEqual(b.seen[0], { clientId: 'test-agent', username: 'svc', password: 'svc-pass' });
+    await e.shutdown();
+    await b.stop();
+  });
+
+  it('without a secret nor a username, no credentials are sent (and such a broker refuses)', async () => {
+    const b = await recordingBroker({ username: 'test-agent', password: SECRET });
+    const s = testSettings('mqtt');
+    const e = new MqttExporter(s, cfg({ url: b.url }));
+    await e.start();
+    await e.consumeWindow(makeWindow(0));
+    await until(async () => (await metricValue(s, 'aiops_agent_exporter_connects_total', { result: 'failure' })) >= 1, 'refused');
+    assert.deepEqual(b.seen[0], { clientId: 'test-agent', username: undefined, password: undefined });
+    assert.equal(e.frames.buffer.size, 1);
+    await e.shutdown();
+    await b.stop();
   });
 });
