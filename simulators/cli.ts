@@ -24,6 +24,7 @@ import { ScenarioError, formatDuration, listShippedScenarios, loadScenarioFile, 
 import type { ScenarioWriter } from './scenario/index.js';
 import { AlertStormError, generateAlertStorm, writeAlertStorm } from './alerts/index.js';
 import { virtualAgentsCommand } from './agents/index.js';
+import { fleetCommand } from './fleet/index.js';
 
 /**
  * The alert-storm export of every `run`: the scenario's `alerts:` section (rules, routing,
@@ -204,7 +205,7 @@ function isMain(): boolean {
  * alert-storm export: a ScenarioWriter calling generateAlertStorm(ctx.metrics, ctx.groundTruth,
  * ctx.topology, ctx.scenario.alerts) and writing under ctx.outDir) are registered here.
  */
-export const DEFAULT_EXTENSIONS: SimulateCliExtensions = { commands: [virtualAgentsCommand()], writers: [alertStormWriter] };
+export const DEFAULT_EXTENSIONS: SimulateCliExtensions = { commands: [virtualAgentsCommand(), fleetCommand()], writers: [alertStormWriter] };
 
 if (isMain()) {
   runSimulateCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, DEFAULT_EXTENSIONS).then(

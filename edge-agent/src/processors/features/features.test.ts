@@ -133,4 +133,30 @@ describe('window aggregator', () => {
     assert.ok(Number.isNaN(quantileSorted([], 0.5)));
     assert.equal(quantileSorted([3], 0.95), 3);
   });
+
+  it('closes a backlog once and in order while a slow exporter holds the previous pass', async () => {
+    const clock = new ManualClock(T0 + 3_600_000);
+    const settings = testSettings('features', { clock });
+    const got: number[] = [];
+    let release: () => void = () => {};
+    const slow = {
+      consumeWindow: async (w: { windowStartMs: number }) => {
+        got.push(w.windowStartMs);
+        if (got.length === 1) await new Promise<void>((r) => (release = r));
+      },
+    };
+    const agg = new WindowAggregator(settings, { windowMs: 10_000, graceMs: 2_000, maxSeries: 10 }, slow as never);
+    await agg.start();
+    // An hour of history at once (a backfill, or a buffer replay after an outage): 360 windows due.
+    await agg.consumeMetrics({ source: 't', samples: Array.from({ length: 360 }, (_, i) => sample('cpu', T0 + i * 10_000, i)) });
+    clock.advance(1000); // first pass starts and blocks in the exporter
+    clock.advance(1000); // later ticks arrive while it waits
+    clock.advance(1000);
+    release();
+    for (let i = 0; i < 50 && got.length < 360; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(got.length, 360, 'every window exactly once');
+    assert.deepEqual(got, [...got].sort((a, b) => a - b), 'in window order');
+    assert.equal(new Set(got).size, 360);
+    await agg.shutdown();
+  });
 });

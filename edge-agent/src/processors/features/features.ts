@@ -128,12 +128,37 @@ export class WindowAggregator implements Processor {
     this.openSeries.set(this.seriesInOpen.size);
   }
 
-  /** Closes every window whose end + grace is at or before `now`, oldest first. */
-  private async closeDue(now: number): Promise<void> {
+  /** The passes in progress, if any, and the latest time a caller asked to close up to. */
+  private closing: Promise<void> | undefined;
+  private wantNow = -Infinity;
+
+  /**
+   * Closes every window whose end + grace is at or before `now`, oldest first. One pass at a
+   * time: a call while a pass waits on the exporter (a backlog, a slow disk) is folded into a
+   * next pass, so windows never go out of order nor race on the open map.
+   */
+  private closeDue(now: number): Promise<void> {
+    this.wantNow = Math.max(this.wantNow, now);
+    this.closing ??= (async () => {
+      try {
+        while (this.wantNow !== -Infinity) {
+          const upTo = this.wantNow;
+          this.wantNow = -Infinity;
+          await this.closePass(upTo);
+        }
+      } finally {
+        this.closing = undefined;
+      }
+    })();
+    return this.closing;
+  }
+
+  private async closePass(now: number): Promise<void> {
     const w = this.cfg.windowMs;
     const due = [...this.open.keys()].filter((start) => start + w + this.cfg.graceMs <= now).sort((a, b) => a - b);
     for (const start of due) {
-      const win = this.open.get(start)!;
+      const win = this.open.get(start);
+      if (win === undefined) continue;
       this.open.delete(start);
       this.closedUpTo = Math.max(this.closedUpTo, start);
       const out: FeatureWindow = { windowStartMs: start, windowEndMs: start + w, series: [] };
