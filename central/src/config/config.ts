@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
+import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
+import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
 import { applyEnvOverrides, byteSize, configIssues, duration, parseYamlConfig, showConfigValue } from '../../../shared-schemas/src/runtime/index.js';
 
 export const CENTRAL_ROLES = ['all', 'ingest', 'detect', 'correlate', 'rca', 'act', 'api'] as const;
@@ -47,6 +49,10 @@ export const CentralConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Agent ingest over MQTT: the embedded broker (default), an external broker, or off. */
+    mqtt: mqttIngestConfigSchema.prefault({}),
+    /** Agent ingest over gRPC (aiops.v1.AgentIngest). */
+    grpc: grpcIngestConfigSchema.prefault({}),
     /** Anomalies to alerts (Dynamic X-Y); also set at runtime with PUT /api/v1/config/detection. */
     detection: detectionConfigSchema.prefault({}),
   })

@@ -139,8 +139,9 @@ export class FrameIngest {
         try {
           await self.next.consumeFrame(ingested);
         } catch (err) {
-          const e = err as MaybeRetryable;
-          const permanent = e?.retryable === false;
+          const e = err as MaybeRetryable & { code?: string };
+          // A store closing under us (shutdown) is not the frame's fault: the agent resends later.
+          const permanent = e?.retryable === false && e.code !== 'CLOSED';
           return refuse('downstream', { sequence: frame.sequence, status: permanent ? 'rejected' : 'retry', message: `central could not store the frame: ${describe(err)}`, retryAfterMs: permanent ? 0 : self.retryAfterMs });
         } finally {
           inFlight--;

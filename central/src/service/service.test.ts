@@ -1,0 +1,137 @@
+// Central as one process (CentralService, roles "all"): the whole route set keeps its OpenAPI
+// document true; a real agent exporter, enrolled over REST, sends feature frames over the
+// embedded MQTT broker and a persistent Tier-1 flag becomes an alert readable through the API
+// (and a single flag does not); revoking the agent over REST drops it at once; a restart keeps
+// what was accepted; bad roles are refused with the reason.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FeatureFlags } from '../../../shared-schemas/src/index.js';
+import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
+import type { FeatureWindow } from '../../../edge-agent/src/pdata.js';
+import { resolveCentralConfig } from '../config/config.js';
+import { checkOpenApiDrift } from '../gateway/testing/index.js';
+import { makeAgent, until } from '../receivers/mqtt/testdata/harness.js';
+import { CentralService } from './service.js';
+
+const W = 10_000;
+const T0 = Math.floor(Date.now() / W) * W - 30 * 60_000;
+
+function window(i: number, flagged: (series: string) => boolean): FeatureWindow {
+  return {
+    windowStartMs: T0 + i * W,
+    windowEndMs: T0 + (i + 1) * W,
+    series: ['cart', 'checkout'].map((svc) => {
+      const f = flagged(svc);
+      const v = f ? 0.98 : 0.2;
+      return {
+        key: `svc_cpu{service="${svc}"}`,
+        labels: { __name__: 'svc_cpu_ratio', service: svc, host: 'node-1' },
+        row: { count: 10, min: v - 0.01, max: v + 0.01, mean: v, std: 0.01, last: v, p50: v, p95: v, tier1MaxScore: f ? 9 : 0.5, flags: f ? FeatureFlags.BAND_BREACH | FeatureFlags.ANOMALY : 0, bandLower: 0.1, bandUpper: 0.3 },
+      };
+    }),
+  };
+}
+
+describe('CentralService (embedded mode)', () => {
+  let dir: string;
+  let central: CentralService;
+  const tokens: Record<string, string> = {};
+  let api = '';
+  let mqttPort = 0;
+
+  const start = async () => {
+    const cfg = resolveCentralConfig({
+      data_dir: join(dir, 'data'),
+      log_level: 'silent',
+      api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
+      mqtt: { listen: '127.0.0.1:0' },
+      grpc: { listen: '127.0.0.1:0' },
+      detection: { x: 3, y: 5, learn: { enabled: false } },
+    });
+    central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
+    await central.start();
+    api = central.endpoints().api!;
+    mqttPort = Number(central.endpoints().mqtt!.split(':').pop());
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aiops-central-'));
+    await start();
+    for (const scope of ['read', 'write', 'approve', 'admin'] as const) {
+      tokens[scope] = (await central.stores.apiKeys.create({ name: scope, tenant: 'default', scopes: [scope] }, Date.now())).token;
+    }
+  });
+  after(async () => {
+    await central?.shutdown();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const call = async (method: string, path: string, scope: string, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${tokens[scope]}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
+  };
+
+  it('keeps the OpenAPI document true for every route central registers', async () => {
+    const problems = await checkOpenApiDrift({ baseUrl: api, routes: central.gateway.routes(), tokens: { read: tokens.read!, write: tokens.write!, approve: tokens.approve! } });
+    assert.deepEqual(problems, []);
+    const paths = central.gateway.routes().map((r) => `${r.method} ${r.path}`);
+    for (const p of ['POST /api/v1/metrics/write', 'POST /api/v1/logs/write', 'POST /api/v1/alerts/ingest', 'GET /api/v1/metrics/query', 'GET /api/v1/alerts', 'GET /api/v1/incidents', 'GET /api/v1/incidents/{id}', 'PUT /api/v1/config/detection', 'PUT /api/v1/config/topology', 'POST /api/v1/agents/enroll']) {
+      assert.ok(paths.includes(p), `route ${p}`);
+    }
+  });
+
+  it('turns a persistent Tier-1 flag from an enrolled agent into an alert with evidence; a single flag stays quiet', async () => {
+    const tok = await call('POST', '/api/v1/agents/enrollment-tokens', 'admin', { ttl: '10m' });
+    assert.equal(tok.status, 201);
+    const enrolled = await fetch(`${api}/api/v1/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: tok.body.token, agent_id: 'web-1' }) });
+    assert.equal(enrolled.status, 201);
+    const { secret } = (await enrolled.json()) as { secret: string };
+
+    const { s, e } = makeAgent({ port: mqttPort, agentId: 'web-1', tenant: 'default' });
+    s.agent.secret = secret;
+    await e.start();
+    try {
+      // cart: flagged in windows 20..29 (persistent); checkout: one isolated flag in window 10.
+      for (let i = 0; i < 40; i++) await e.consumeWindow(window(i, (svc) => (svc === 'cart' ? i >= 20 && i < 30 : i === 10)));
+      let alerts: any[] = [];
+      await until(async () => {
+        alerts = (await call('GET', '/api/v1/alerts', 'read')).body.alerts;
+        return alerts.some((a: any) => a.labels.service === 'cart' && a.status === 'resolved');
+      }, 'the cart alert fired and resolved', 30_000);
+      const cart = alerts.filter((a: any) => a.labels.service === 'cart');
+      assert.equal(cart.length, 1, 'one alert (deduplicated by fingerprint)');
+      assert.equal(cart[0].labels.host, 'node-1');
+      assert.equal(cart[0].startsAt, new Date(T0 + 20 * W).toISOString(), 'starts at the first flagged window');
+      assert.ok(Object.keys(cart[0].annotations).some((k) => /band/i.test(k)), `evidence carries the band: ${JSON.stringify(cart[0].annotations)}`);
+      assert.equal(alerts.filter((a: any) => a.labels.service === 'checkout').length, 0, 'an isolated flag is suppressed');
+      const q = await call('GET', `/api/v1/metrics/features?selector=${encodeURIComponent('svc_cpu_ratio{service="cart"}')}&start=${T0}&end=${T0 + 40 * W}`, 'read');
+      assert.equal(q.body.series[0].windows.length, 40, 'every frame stored once');
+    } finally {
+      await e.shutdown();
+    }
+
+    // Revocation over REST: at once, and the credential no longer works.
+    assert.equal((await call('DELETE', '/api/v1/agents/web-1', 'admin')).status, 204);
+    assert.equal(await central.stores.agents.verify('web-1', secret, Date.now()), undefined);
+  });
+
+  it('keeps accepted data across a restart on the same data folder', async () => {
+    const w = await call('POST', '/api/v1/metrics/write', 'write', { series: [{ labels: { __name__: 'restart_probe', host: 'a' }, samples: [[T0, 42]] }] });
+    assert.equal(w.status, 200);
+    await central.shutdown();
+    await start();
+    const q = await call('GET', `/api/v1/metrics/query?selector=restart_probe&start=${T0}&end=${T0 + 1000}&resolution=raw`, 'read');
+    assert.deepEqual(q.body.series[0].values, [42]);
+    assert.equal((await call('GET', '/api/v1/alerts?label=service%3Dcart', 'read')).body.alerts.length, 1);
+  });
+
+  it('refuses roles this version cannot run, saying why', () => {
+    assert.throws(() => CentralService.checkRoles(['correlate']), /issue #8/);
+    assert.throws(() => CentralService.checkRoles(['ingest']), /same process/);
+    assert.doesNotThrow(() => CentralService.checkRoles(['ingest', 'detect', 'api']));
+  });
+});

@@ -1,0 +1,222 @@
+// Central as one graph of components (CONVENTIONS 1-4), built from a validated config:
+//
+//   MQTT ingest ─┐                                   ┌─> Dynamic X-Y ──> alert sink ──> AlertStore
+//   gRPC ingest ─┼─> frame ingest ──> feature sink ──┤        (anomalies to alerts)      ^
+//                │   (decode, auth)   (MetricStore)  └─> (Tier-2 readers, later)         |
+//   REST ────────┴── metrics/logs/alerts/config routes ─────────────────────────────────┘
+//
+// Started downstream first (stores, sinks, detectors, then receivers, then the API), shut
+// down upstream first, so nothing accepted is lost: receivers stop taking frames, what is in
+// flight finishes, then the database closes. Roles (ARCHITECTURE section 4) select parts:
+// `ingest` = MQTT, gRPC and the REST write routes; `detect` = anomalies to alerts; `api` = the
+// read and admin routes; `all` = everything (the embedded mode). The gateway (health, metrics)
+// runs in every role. Split roles need the bus (Kafka, issue #6) between them: until then a
+// process must run ingest and detect together (checkRoles says so at start-up).
+import { mkdirSync, chmodSync } from 'node:fs';
+import type { Logger, SelfMetrics, Clock } from '../../../shared-schemas/src/runtime/index.js';
+import { registerAlertRoutes, registerConfigRoutes, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
+import { registerAgentRoutes } from '../api/agents.js';
+import type { CentralSettings, Component } from '../component.js';
+import type { CentralConfig, CentralRole } from '../config/config.js';
+import { CentralConfigError } from '../config/config.js';
+import { DynamicXyDetector, validateDetectionConfig } from '../detect/dynamic-xy/index.js';
+import { createGateway } from '../gateway/index.js';
+import type { Gateway } from '../gateway/index.js';
+import { AlertStoreSink, FeatureSink, FrameIngest } from '../pipeline/index.js';
+import { GrpcIngest } from '../receivers/grpc/index.js';
+import { MqttIngest } from '../receivers/mqtt/index.js';
+import { openSqliteStores } from '../storage/index.js';
+import type { SqliteStores } from '../storage/index.js';
+import { Compactor } from './compactor.js';
+import { centralDatabasePath } from './paths.js';
+
+export interface CentralRuntime {
+  logger: Logger;
+  metrics: SelfMetrics;
+  clock: Clock;
+}
+
+const NOT_YET: Partial<Record<CentralRole, string>> = {
+  correlate: 'alert correlation arrives with issue #8',
+  rca: 'root-cause analysis arrives with issue #9',
+  act: 'remediation arrives with a later issue',
+};
+
+export class CentralService {
+  readonly stores: SqliteStores;
+  readonly gateway: Gateway;
+  readonly mqtt: MqttIngest | undefined;
+  readonly grpc: GrpcIngest | undefined;
+  readonly detector: DynamicXyDetector | undefined;
+  private readonly components: Array<{ id: string; c: Component }> = [];
+  private started = false;
+  private stopped: Promise<void> | undefined;
+
+  /** Refuses role sets this version cannot run (CentralConfigError naming `role`). */
+  static checkRoles(roles: readonly CentralRole[]): void {
+    for (const r of roles) {
+      if (NOT_YET[r]) throw new CentralConfigError([{ path: 'role', message: `role "${r}" is not available in this version (${NOT_YET[r]})` }]);
+    }
+    const has = (r: CentralRole) => roles.includes('all') || roles.includes(r);
+    if (has('detect') !== has('ingest')) {
+      throw new CentralConfigError([{ path: 'role', message: 'ingest and detect must run in the same process until the bus (Kafka, issue #6) joins separate processes: use "all", or both' }]);
+    }
+  }
+
+  constructor(
+    readonly config: CentralConfig,
+    private readonly rt: CentralRuntime,
+  ) {
+    CentralService.checkRoles(config.role);
+    const has = (r: CentralRole) => config.role.includes('all') || config.role.includes(r);
+    const settings = (id: string): CentralSettings => ({ id, logger: rt.logger.child({ component: id }), metrics: rt.metrics.forComponent(id), clock: rt.clock, dataDir: config.data_dir });
+
+    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+    chmodSync(config.data_dir, 0o700);
+    const now = () => rt.clock.now();
+    this.stores = openSqliteStores(centralDatabasePath(config.data_dir), {
+      now,
+      metrics: { retention: { rawMs: config.storage.raw_retention, oneMinuteMs: config.storage.one_minute_retention, fiveMinuteMs: config.storage.five_minute_retention } },
+    });
+    try {
+      const s = this.stores;
+      this.add('storage/compactor', new Compactor(settings('storage/compactor'), { intervalMs: config.storage.compact_interval, logRetentionMs: config.storage.log_retention, incidentRetentionMs: config.storage.five_minute_retention }, s));
+
+      const as = settings('alerts/store');
+      const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
+      let detector: DynamicXyDetector | undefined;
+      if (has('detect')) {
+        detector = new DynamicXyDetector(settings('detect/dynamic-xy'), config.detection, alertSink);
+        this.add('detect/dynamic-xy', detector);
+      }
+      this.detector = detector;
+
+      if (has('ingest')) {
+        const sinkSettings = settings('ingest/features');
+        const featureSink = new FeatureSink({ store: s.metrics, readers: detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics });
+        const ingestSettings = settings('ingest/frames');
+        const frames = new FrameIngest({ next: featureSink, logger: ingestSettings.logger, metrics: ingestSettings.metrics });
+        this.mqtt = config.mqtt.mode === 'off' ? undefined : new MqttIngest(settings('ingest/mqtt'), config.mqtt, { agents: s.agents, ingest: frames, audit: s.audit });
+        if (this.mqtt) this.add('ingest/mqtt', this.mqtt);
+        this.grpc = config.grpc.enabled ? new GrpcIngest(settings('ingest/grpc'), config.grpc, { agents: s.agents, ingest: frames, alerts: alertSink }) : undefined;
+        if (this.grpc) this.add('ingest/grpc', this.grpc);
+      } else {
+        this.mqtt = undefined;
+        this.grpc = undefined;
+      }
+
+      const gwSettings = settings('api');
+      const [host, port] = splitListen(config.api.listen);
+      this.gateway = createGateway({
+        config: { listen: { host, port }, limits: { bodyBytes: config.api.max_body }, rateLimit: { ratePerSecond: config.api.rate_per_second, burst: config.api.burst }, ...(config.api.protect_metrics ? { metricsScope: 'read' as const } : {}) },
+        keys: s.apiKeys,
+        audit: s.audit,
+        logger: gwSettings.logger,
+        registry: rt.metrics.registry,
+        clock: rt.clock,
+      });
+      this.gateway.addReadinessCheck('database', () => (s.db.closed ? { ok: false, reason: 'database closed' } : true));
+      const tenant = config.tenant;
+      if (has('ingest')) {
+        registerMetricRoutes(this.gateway, { metrics: s.metrics, maxRemoteWriteBytes: config.api.max_remote_write_body, defaultTenant: tenant });
+        registerLogRoutes(this.gateway, { logs: s.logs });
+        registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
+      }
+      if (has('api')) {
+        if (!has('ingest')) registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
+        registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts });
+        registerConfigRoutes(this.gateway, {
+          configs: s.configs,
+          detection: {
+            validate: (body) => validateDetectionConfig(body, 'body'),
+            apply: (t, doc) => {
+              if (t === tenant) detector?.update(doc as CentralConfig['detection']);
+            },
+            defaults: () => config.detection,
+          },
+        });
+      }
+      if (has('api') || has('ingest')) {
+        registerAgentRoutes(this.gateway, {
+          agents: s.agents,
+          clock: rt.clock,
+          defaultTenant: tenant,
+          onRevoke: async (agentId) => {
+            await this.mqtt?.revokeAgent(agentId);
+            await this.grpc?.revokeAgent(agentId);
+          },
+        });
+      }
+    } catch (err) {
+      void this.stores.close();
+      throw err;
+    }
+  }
+
+  private add(id: string, c: Component): void {
+    this.components.push({ id, c });
+  }
+
+  /** Downstream first; the gateway last (ready only once everything behind it runs). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    // The stored detection settings win over the file's (they were set at runtime, later).
+    const stored = await this.stores.configs.get(this.config.tenant, 'detection');
+    if (stored && this.detector) {
+      try {
+        this.detector.update(validateDetectionConfig(stored.body));
+      } catch (err) {
+        this.rt.logger.error({ err: (err as Error).message, version: stored.version }, 'stored detection config is invalid; keeping the file settings');
+      }
+    }
+    if (this.detector) await this.primeDetector(this.detector);
+    for (const { id, c } of this.components) {
+      this.rt.logger.debug({ component: id }, 'starting');
+      await c.start();
+    }
+    await this.gateway.start();
+  }
+
+  /**
+   * Rebuilds the detector's per-series state (flag history, learnt X/Y, firing episodes) from
+   * the last hour of stored feature rows, so a restart neither re-fires nor forgets an alert.
+   */
+  private async primeDetector(detector: DynamicXyDetector): Promise<void> {
+    const now = this.rt.clock.now();
+    try {
+      const history = await this.stores.metrics.queryFeatures({ selector: { matchers: [{ name: '__name__', op: '=~', value: '.+' }] }, startMs: now - 3_600_000, endMs: now + 60_000, maxSeries: 100_000, maxRows: 5_000_000 });
+      const n = detector.prime(this.config.tenant, history);
+      this.rt.logger.info({ series: history.length, restored: n }, 'detector state rebuilt from stored feature rows');
+    } catch (err) {
+      this.rt.logger.warn({ err: (err as Error).message }, 'detector state not rebuilt from storage (starting cold)');
+    }
+  }
+
+  /** Upstream first: the API and receivers stop taking data, then detectors, then storage. Idempotent. */
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.gateway.shutdown().catch((err: unknown) => this.rt.logger.error({ err: (err as Error).message }, 'gateway shutdown failed'));
+      for (const { id, c } of [...this.components].reverse()) {
+        await c.shutdown().catch((err: unknown) => this.rt.logger.error({ component: id, err: (err as Error).message }, 'shutdown failed'));
+      }
+      await this.stores.close();
+    })();
+    return this.stopped;
+  }
+
+  /** Where central listens (for logs and the quickstart). */
+  endpoints(): { api?: string; mqtt?: string; grpc?: string } {
+    const a = this.gateway.address;
+    return {
+      ...(a ? { api: `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` } : {}),
+      ...(this.mqtt?.mode === 'embedded' && this.mqtt.port !== undefined ? { mqtt: `${this.config.mqtt.listen.replace(/:\d+$/, '')}:${this.mqtt.port}` } : {}),
+      ...(this.grpc ? { grpc: `${this.config.grpc.listen.replace(/:\d+$/, '')}:${this.grpc.port}` } : {}),
+    };
+  }
+}
+
+function splitListen(listen: string): [string, number] {
+  const i = listen.lastIndexOf(':');
+  return [listen.slice(0, i).replace(/^\[|\]$/g, ''), Number(listen.slice(i + 1))];
+}
