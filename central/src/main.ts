@@ -51,15 +51,11 @@ export async function centralMain(argv: string[], io: MainIo): Promise<number> {
   const o = program.opts<{ config?: string; role?: string; checkConfig?: boolean; printConfig?: boolean }>();
   let cfg: CentralConfig;
   try {
-    const env = { ...io.env };
-    if (o.role !== undefined) env.AIOPS_CENTRAL__ROLE = `[${o.role}]`;
-    cfg = loadCentralConfig(o.config, env);
-    if (o.role !== undefined) {
-      const roles = o.role.split(',').map((r) => r.trim());
-      const bad = roles.filter((r) => !(CENTRAL_ROLES as readonly string[]).includes(r));
-      if (bad.length > 0) throw new CentralConfigError([{ path: '--role', message: `unknown role ${bad.map((b) => JSON.stringify(b)).join(', ')} (roles: ${CENTRAL_ROLES.join(', ')})` }]);
-      cfg = { ...cfg, role: roles as CentralRole[] };
-    }
+    const roles = o.role?.split(',').map((r) => r.trim());
+    const bad = (roles ?? []).filter((r) => !(CENTRAL_ROLES as readonly string[]).includes(r));
+    if (bad.length > 0) throw new CentralConfigError([{ path: '--role', message: `unknown role ${bad.map((b) => JSON.stringify(b)).join(', ')} (roles: ${CENTRAL_ROLES.join(', ')})` }]);
+    cfg = loadCentralConfig(o.config, io.env);
+    if (roles !== undefined) cfg = { ...cfg, role: roles as CentralRole[] };
     CentralService.checkRoles(cfg.role);
   } catch (e) {
     io.err(`aiops-central: ${(e as Error).message}\n`);
