@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real Prometheus (Debian package `prometheus`, 2.42 on bookworm) for the remote-write
 # receiver's tests: it scrapes itself every second and, when PROMETHEUS_REMOTE_WRITE_URL is
-# set, remote-writes everything it scrapes to that URL.
+# set, remote-writes everything it scrapes to that URL. With PROMETHEUS_REMOTE_WRITE_RECEIVER=1
+# it also accepts remote-write itself (POST /api/v1/write), for central's TSDB exporter tests and
+# the ingest benchmark.
 #
 #   deploy/dev/prometheus.sh start|stop|status
 #
@@ -9,6 +11,7 @@
 #   PROMETHEUS_PORT              loopback port of its web/API listener (default 19090)
 #   PROMETHEUS_REMOTE_WRITE_URL  http(s) URL of a remote-write receiver (optional)
 #   PROMETHEUS_SCRAPE_INTERVAL   scrape interval of its self-scrape (default 1s)
+#   PROMETHEUS_REMOTE_WRITE_RECEIVER  1 = --web.enable-remote-write-receiver (default 0: off)
 #   AIOPS_DEV_HOME               state root (see lib.sh); this instance uses prometheus-<port>/
 #
 # The generated config and the TSDB live in the state folder, never in the repository. `start`
@@ -22,9 +25,11 @@ DEV_NAME=prometheus
 PORT="${PROMETHEUS_PORT:-19090}"
 RW_URL="${PROMETHEUS_REMOTE_WRITE_URL:-}"
 INTERVAL="${PROMETHEUS_SCRAPE_INTERVAL:-1s}"
+RW_RECEIVER="${PROMETHEUS_REMOTE_WRITE_RECEIVER:-0}"
 
 [[ "$PORT" =~ ^[0-9]{1,5}$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "PROMETHEUS_PORT must be a port number (got '$PORT')"
 [[ "$INTERVAL" =~ ^[0-9]+(ms|s|m)$ ]] || die "PROMETHEUS_SCRAPE_INTERVAL must look like 1s or 500ms (got '$INTERVAL')"
+[[ "$RW_RECEIVER" =~ ^[01]$ ]] || die "PROMETHEUS_REMOTE_WRITE_RECEIVER must be 0 or 1 (got '$RW_RECEIVER')"
 # The URL is written into YAML: allow only characters that cannot break out of a quoted scalar.
 bad_url_chars='[[:space:]"\\`$]'
 if [ -n "$RW_URL" ] && { ! [[ "$RW_URL" =~ ^https?://[^/] ]] || [[ "$RW_URL" =~ $bad_url_chars ]] || [[ "$RW_URL" == *"'"* ]]; }; then
@@ -49,6 +54,11 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$PORT']
 EOF
+  # Command-line flags are part of the wanted state too: a change restarts the instance. Only
+  # written when on, so the config of existing users (receiver off) is byte-for-byte unchanged.
+  if [ "$RW_RECEIVER" = 1 ]; then
+    echo "# flags: --web.enable-remote-write-receiver"
+  fi
   if [ -n "$RW_URL" ]; then
     cat <<EOF
 remote_write:
@@ -90,12 +100,15 @@ start() {
   reuse_or_replace "$PIDFILE" "$CONF" "$PORT" "$wanted" && return 0
   mkdir -p "$DATA"
   promtool check config "$CONF" >/dev/null 2>&1 || { promtool check config "$CONF" >&2 || true; die "generated config is invalid"; }
-  log "starting on 127.0.0.1:$PORT${RW_URL:+ (remote_write -> $RW_URL)}"
+  local extra=()
+  [ "$RW_RECEIVER" = 1 ] && extra+=(--web.enable-remote-write-receiver)
+  log "starting on 127.0.0.1:$PORT${RW_URL:+ (remote_write -> $RW_URL)}${extra[0]:+ (remote-write receiver on)}"
   nohup prometheus \
     --config.file="$CONF" \
     --storage.tsdb.path="$DATA" \
     --storage.tsdb.retention.time=2h \
     --web.listen-address="127.0.0.1:$PORT" \
+    ${extra[@]+"${extra[@]}"} \
     >"$LOGFILE" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   wait_started prometheus "$PIDFILE" "$LOGFILE" 60 ready
