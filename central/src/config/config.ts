@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
+import { TsdbConfigSchema } from '../tsdb/config.js';
 import { applyEnvOverrides, byteSize, configIssues, duration, parseYamlConfig, showConfigValue } from '../../../shared-schemas/src/runtime/index.js';
 
 export const CENTRAL_ROLES = ['all', 'ingest', 'detect', 'correlate', 'rca', 'act', 'api'] as const;
@@ -53,6 +54,8 @@ export const CentralConfigSchema = z
     mqtt: mqttIngestConfigSchema.prefault({}),
     /** Agent ingest over gRPC (aiops.v1.AgentIngest). */
     grpc: grpcIngestConfigSchema.prefault({}),
+    /** Optional: copy accepted samples to a Prometheus-compatible TSDB (remote_write) and read through its API (query). */
+    tsdb: TsdbConfigSchema.prefault({}),
     /** Anomalies to alerts (Dynamic X-Y); also set at runtime with PUT /api/v1/config/detection. */
     detection: detectionConfigSchema.prefault({}),
   })

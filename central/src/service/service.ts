@@ -27,6 +27,7 @@ import { GrpcIngest } from '../receivers/grpc/index.js';
 import { MqttIngest } from '../receivers/mqtt/index.js';
 import { openSqliteStores } from '../storage/index.js';
 import type { SqliteStores } from '../storage/index.js';
+import { exportingMetricStore, tsdbFactory } from '../tsdb/index.js';
 import { Compactor } from './compactor.js';
 import { centralDatabasePath } from './paths.js';
 
@@ -82,6 +83,11 @@ export class CentralService {
       const s = this.stores;
       this.add('storage/compactor', new Compactor(settings('storage/compactor'), { intervalMs: config.storage.compact_interval, logRetentionMs: config.storage.log_retention, incidentRetentionMs: config.storage.five_minute_retention }, s));
 
+      // Optional copy to an external TSDB: started before the routes that feed it, stopped after.
+      const tsdb = tsdbFactory.create(settings, config.tsdb);
+      if (tsdb.exporter) this.add('tsdb/remote_write', tsdb.exporter);
+      const metricStore = tsdb.exporter ? exportingMetricStore(s.metrics, tsdb.exporter) : s.metrics;
+
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
       let detector: DynamicXyDetector | undefined;
@@ -118,7 +124,7 @@ export class CentralService {
       this.gateway.addReadinessCheck('database', () => (s.db.closed ? { ok: false, reason: 'database closed' } : true));
       const tenant = config.tenant;
       if (has('ingest')) {
-        registerMetricRoutes(this.gateway, { metrics: s.metrics, maxRemoteWriteBytes: config.api.max_remote_write_body, defaultTenant: tenant });
+        registerMetricRoutes(this.gateway, { metrics: metricStore, maxRemoteWriteBytes: config.api.max_remote_write_body, defaultTenant: tenant });
         registerLogRoutes(this.gateway, { logs: s.logs });
         registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
       }
