@@ -2,6 +2,7 @@
 // plaintext, TLS, mTLS, wrong CA, and a server that misbehaves.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { metricValue, runLifecycleContract, testSettings } from '../../testing/index.js';
 import type { TestSettings } from '../../testing/index.js';
 import { makeTestPki } from '../internal/testdata/certs.js';
@@ -199,6 +200,65 @@ describe('grpc exporter against a test AgentIngest server', () => {
     await feed(exporter, 6, 2);
     await until(() => server.recorder.unique.length === 8, 'frames after the heartbeat resync');
     assert.equal(server.recorder.scopes.at(-2), 'reset', 'a new dictionary epoch after the hint');
+    await exporter.shutdown();
+    await server.stop();
+  });
+
+  it('authenticates every call with the agent id and its secret when it has one', async () => {
+    const s = testSettings('grpc');
+    const secret = `aiops_a_${'s'.repeat(43)}`;
+    s.agent = { ...s.agent, secret };
+    const { server, exporter } = await pair({}, { tls: { insecure: true }, heartbeat_interval: '1s' }, s);
+    await feed(exporter, 0, 3);
+    await until(() => server.recorder.unique.length === 3 && server.heartbeats.length >= 2, 'frames and heartbeats');
+    for (const method of ['StreamFeatures', 'Heartbeat'] as const) {
+      const calls = server.metadata.filter((m) => m.method === method);
+      assert.ok(calls.length >= 1, method);
+      for (const { md } of calls) {
+        assert.deepEqual(md.get('x-aiops-agent-id'), ['test-agent'], method);
+        assert.deepEqual(md.get('authorization'), [`Bearer ${secret}`], method);
+      }
+    }
+    await exporter.shutdown();
+    await server.stop();
+
+    // Without a secret: no credential metadata at all (client certificate or nothing).
+    const plain = await pair({}, { tls: { insecure: true } });
+    await feed(plain.exporter, 0, 1);
+    await until(() => plain.server.recorder.unique.length === 1, 'one frame');
+    for (const { md } of plain.server.metadata) {
+      assert.deepEqual(md.get('authorization'), []);
+      assert.deepEqual(md.get('x-aiops-agent-id'), []);
+    }
+    await plain.exporter.shutdown();
+    await plain.server.stop();
+  });
+
+  it('treats a refused credential as a permanent failure: logged as an error without the secret, frames kept', async () => {
+    const logs: string[] = [];
+    const s = testSettings('grpc');
+    const secret = `aiops_a_${'t'.repeat(43)}`;
+    s.agent = { ...s.agent, secret };
+    const { pino } = await import('pino');
+    s.logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(l) });
+    const server = new TestIngestServer();
+    server.refuse = grpcStatus.UNAUTHENTICATED;
+    const port = await server.start();
+    const exporter = new GrpcExporter(s, cfg({ endpoint: `127.0.0.1:${port}`, tls: { insecure: true } }));
+    await exporter.start();
+    await feed(exporter, 0, 4);
+    await until(async () => (await metricValue(s, 'aiops_agent_exporter_connects_total', { result: 'failure' })) >= 2, 'refusals counted as permanent failures');
+    assert.equal(await metricValue(s, 'aiops_agent_exporter_connects_total', { result: 'success' }), 0);
+    assert.equal(exporter.frames.buffer.size, 4, 'frames wait in the buffer');
+    const refused = logs.filter((l) => l.includes('cannot connect'));
+    assert.equal(refused.length, 1, 'the same reason is logged once');
+    assert.match(refused[0]!, /"level":50/);
+    assert.match(refused[0]!, /central refused this agent's credentials \(UNAUTHENTICATED/);
+    for (const l of logs) assert.ok(!l.includes(secret), `secret in a log line: ${l}`);
+    // Credentials fixed (e.g. re-enrolled): the next attempt at max_interval connects and drains.
+    server.refuse = undefined;
+    await until(() => exporter.frames.buffer.size === 0, 'drained once accepted');
+    assert.deepEqual(server.recorder.unique, seqs(4));
     await exporter.shutdown();
     await server.stop();
   });

@@ -31,6 +31,10 @@ export class TestIngestServer {
   reply: (env: FeatureFrameEnvelope, n: number) => Reply = () => ({ kind: 'ack' });
   /** Answer this many heartbeats with resync_dictionary (the server 'lost' its dictionaries). */
   resyncHeartbeats = 0;
+  /** Request metadata of every call, by method, in arrival order. */
+  readonly metadata: Array<{ method: 'StreamFeatures' | 'Heartbeat'; md: grpc.Metadata }> = [];
+  /** When set, every call is refused with this status before anything else (e.g. UNAUTHENTICATED). */
+  refuse: grpc.status | undefined;
   private server: grpc.Server | undefined;
   private readonly calls = new Set<grpc.ServerDuplexStream<FeatureFrameEnvelope, Ack | Buffer>>();
   port = 0;
@@ -50,6 +54,11 @@ export class TestIngestServer {
       StreamFeatures: (call: grpc.ServerDuplexStream<FeatureFrameEnvelope, Ack | Buffer>) => this.onStream(call),
       PushAlerts: (call: grpc.ServerDuplexStream<unknown, Ack>) => call.end(),
       Heartbeat: (call: grpc.ServerUnaryCall<Heartbeat, HeartbeatAck>, cb: grpc.sendUnaryData<HeartbeatAck>) => {
+        this.metadata.push({ method: 'Heartbeat', md: call.metadata });
+        if (this.refuse !== undefined) {
+          cb({ code: this.refuse, details: 'test server refuses the call' });
+          return;
+        }
         this.heartbeats.push(call.request);
         const resync = this.resyncHeartbeats > 0;
         if (resync) this.resyncHeartbeats--;
@@ -66,8 +75,16 @@ export class TestIngestServer {
   }
 
   private onStream(call: grpc.ServerDuplexStream<FeatureFrameEnvelope, Ack | Buffer>): void {
+    this.metadata.push({ method: 'StreamFeatures', md: call.metadata });
+    if (this.refuse !== undefined) {
+      call.on('error', () => undefined);
+      call.emit('error', { code: this.refuse, details: 'test server refuses the call' });
+      return;
+    }
     this.streams++;
     this.calls.add(call);
+    // Like central: response headers as soon as the stream is accepted (the exporter's "connected").
+    call.sendMetadata(new grpc.Metadata());
     const stream = this.recorder.stream();
     call.on('data', (env: FeatureFrameEnvelope) => {
       const n = this.envelopes++;
