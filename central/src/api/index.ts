@@ -11,3 +11,5 @@ export type { LogRoutesDeps } from './logs.js';
 export { registerConfigRoutes, topologySpec } from './config.js';
 export type { ConfigDocumentSpec, ConfigRoutesDeps } from './config.js';
 export { parseSelector, SelectorSyntaxError } from './selector.js';
+export { agentConfigName, registerAgentConfigRoutes, republishAgentConfigs } from './agent-config.js';
+export type { AgentConfigDeps } from './agent-config.js';

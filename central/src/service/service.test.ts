@@ -93,8 +93,18 @@ describe('CentralService (embedded mode)', () => {
 
     const { s, e } = makeAgent({ port: mqttPort, agentId: 'web-1', tenant: 'default' });
     s.agent.secret = secret;
+    const configs: string[] = [];
+    e.onConfig((m) => void configs.push(m.payload.toString()));
     await e.start();
     try {
+      // Per-agent config: stored, audited and pushed retained to the connected agent.
+      const put = await call('PUT', '/api/v1/agents/web-1/config', 'admin', { log_level: 'debug', tier1: { threshold: 4 } });
+      assert.deepEqual([put.status, put.body.version, put.body.pushed], [200, 1, true]);
+      await until(() => configs.length > 0, 'the agent received its config');
+      assert.deepEqual(JSON.parse(configs.at(-1)!), { log_level: 'debug', tier1: { threshold: 4 } });
+      assert.equal((await call('GET', '/api/v1/agents/web-1/config', 'read')).body.config.log_level, 'debug');
+      assert.equal((await call('PUT', '/api/v1/agents/nobody/config', 'admin', {})).status, 404);
+
       // cart: flagged in windows 20..29 (persistent); checkout: one isolated flag in window 10.
       for (let i = 0; i < 40; i++) await e.consumeWindow(window(i, (svc) => (svc === 'cart' ? i >= 20 && i < 30 : i === 10)));
       let alerts: any[] = [];

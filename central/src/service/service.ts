@@ -14,7 +14,7 @@
 // process must run ingest and detect together (checkRoles says so at start-up).
 import { mkdirSync, chmodSync } from 'node:fs';
 import type { Logger, SelfMetrics, Clock } from '../../../shared-schemas/src/runtime/index.js';
-import { registerAlertRoutes, registerConfigRoutes, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
+import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, republishAgentConfigs, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
 import { registerAgentRoutes } from '../api/agents.js';
 import type { CentralSettings, Component } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
@@ -142,6 +142,10 @@ export class CentralService {
           },
         });
       }
+      if (has('api')) {
+        const mqtt = this.mqtt;
+        registerAgentConfigRoutes(this.gateway, { agents: s.agents, configs: s.configs, ...(mqtt ? { push: (t: string, id: string, b: Uint8Array) => mqtt.pushConfig(t, id, b) } : {}) });
+      }
       if (has('api') || has('ingest')) {
         registerAgentRoutes(this.gateway, {
           agents: s.agents,
@@ -182,6 +186,14 @@ export class CentralService {
       await c.start();
     }
     await this.gateway.start();
+    const mqtt = this.mqtt;
+    if (mqtt) {
+      const n = await republishAgentConfigs({ agents: this.stores.agents, configs: this.stores.configs, push: (t, id, b) => mqtt.pushConfig(t, id, b) }).catch((err: unknown) => {
+        this.rt.logger.error({ err: (err as Error).message }, 'agent configs not re-published');
+        return 0;
+      });
+      if (n > 0) this.rt.logger.info({ agents: n }, 'agent configs re-published (retained)');
+    }
   }
 
   /**
