@@ -14,6 +14,7 @@ import type { FeatureWindow } from '../../../edge-agent/src/pdata.js';
 import { resolveCentralConfig } from '../config/config.js';
 import { checkOpenApiDrift } from '../gateway/testing/index.js';
 import { makeAgent, until } from '../receivers/mqtt/testdata/harness.js';
+import { aiopsMain } from '../cli/aiops.js';
 import { CentralService } from './service.js';
 
 const W = 10_000;
@@ -137,6 +138,25 @@ describe('CentralService (embedded mode)', () => {
     const q = await call('GET', `/api/v1/metrics/query?selector=restart_probe&start=${T0}&end=${T0 + 1000}&resolution=raw`, 'read');
     assert.deepEqual(q.body.series[0].values, [42]);
     assert.equal((await call('GET', '/api/v1/alerts?label=service%3Dcart', 'read')).body.alerts.length, 1);
+  });
+
+  it('aiops agents enroll|list|revoke work against the running central', async () => {
+    const run = async (argv: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await aiopsMain(['--url', api, ...argv], { out: (x) => void (out += x), err: (x) => void (err += x), env: { AIOPS_API_KEY: tokens.admin! } });
+      return { code, out, err };
+    };
+    const en = await run(['agents', 'enroll', '--ttl', '5m', '--json']);
+    assert.equal(en.code, 0, en.err);
+    const { token } = JSON.parse(en.out) as { token: string };
+    const r = await fetch(`${api}/api/v1/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, agent_id: 'db-7' }) });
+    assert.equal(r.status, 201);
+    const again = await fetch(`${api}/api/v1/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, agent_id: 'db-8' }) });
+    assert.equal(again.status, 401, 'an enrollment token works once');
+    assert.match((await run(['agents', 'list'])).out, /db-7\s+default/);
+    assert.equal((await run(['agents', 'revoke', 'db-7'])).code, 0);
+    assert.match((await run(['agents', 'list'])).out, /db-7\s+default\s+\S+\s+\S+\s+20\d\d-/);
   });
 
   it('refuses roles this version cannot run, saying why', () => {
