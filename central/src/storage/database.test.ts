@@ -63,6 +63,8 @@ describe('openDatabase', () => {
   it('refuses bad options, and a file that is not a database', async () => {
     assert.throws(() => openDatabase(':memory:', { now, synchronous: 'OFF' as never }), isStorageError('INVALID_ARGUMENT', /synchronous/));
     assert.throws(() => openDatabase(':memory:', { now, busyTimeoutMs: -1 }), isStorageError('INVALID_ARGUMENT', /busyTimeoutMs/));
+    assert.throws(() => openDatabase(':memory:', { now, checkpoint: 'later' as never }), isStorageError('INVALID_ARGUMENT', /checkpoint/));
+    assert.throws(() => openDatabase(':memory:', { now, checkpointIntervalMs: 0 }), isStorageError('INVALID_ARGUMENT', /checkpointIntervalMs/));
     assert.throws(() => openDatabase('', { now }), isStorageError('INVALID_ARGUMENT'));
     const path = await tempPath();
     writeFileSync(path, 'this is not a database, just some text long enough to have a header.........'.repeat(20));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ChunkReader } from './chunk-codec.js';
 import { openDatabase } from './database.js';
 import { SqliteMetricStore } from './metric-store.js';
 import { BATCH_SPAN_MS, PER_SERIES, SERIES } from './testdata/durability-shape.js';
@@ -53,10 +54,18 @@ for (const sync of ['NORMAL', 'FULL'] as const) {
 
       const db = openDatabase(path, { now: Date.now });
       assert.deepEqual(db.integrityCheck(), [], 'PRAGMA integrity_check');
+      // Samples per batch number, decoded from the chunks (several batches share a chunk).
       const perBatch = new Map<number, number>();
-      for (const row of db.handle.prepare('SELECT (ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS n, COUNT(*) AS c FROM samples GROUP BY n').all(base, BATCH_SPAN_MS) as Array<{ n: number; c: number }>) {
-        perBatch.set(row.n, row.c);
+      const reader = new ChunkReader();
+      for (const data of db.handle.prepare('SELECT data FROM sample_chunks').pluck().all() as Uint8Array[]) {
+        const ts: number[] = [];
+        reader.decode(data, ts, [], 0);
+        for (const t of ts) {
+          const n = Math.floor((t - base) / BATCH_SPAN_MS);
+          perBatch.set(n, (perBatch.get(n) ?? 0) + 1);
+        }
       }
+      assert.equal(db.handle.prepare('SELECT COUNT(*) FROM samples').pluck().get(), 0, 'nothing is written to the legacy samples table');
       const recorded = new Set((db.handle.prepare("SELECT id FROM write_batches WHERE kind = 's'").pluck().all() as string[]).map((id) => Number(id.replace('batch-', ''))));
       for (const n of accepted) {
         assert.equal(perBatch.get(n), PER_BATCH, `accepted batch ${n} has ${perBatch.get(n) ?? 0} of ${PER_BATCH} samples`);

@@ -30,6 +30,7 @@ export type {
   Resolution,
   RetentionPolicy,
   SeriesPoints,
+  SeriesColumns,
   SeriesSelector,
   StoredAlert,
   WriteResult,

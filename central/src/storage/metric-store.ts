@@ -2,11 +2,20 @@
 //
 // Write path: one IMMEDIATE transaction per batch. Each sample is validated on its own; a
 // refused sample is reported with its index and reason and the rest of the batch is stored.
-// The batch identity (writeSamples' batchId, or (agentId, sequence) of a feature frame) is
-// recorded in the same transaction as the data, so a redelivered batch is either entirely
-// stored before or not at all, and the second delivery returns { duplicate: true }.
-// A (series, time) written twice keeps the last value. The number of series is bounded
-// (maxSeriesTotal): samples of a new series beyond it are refused like any bad sample.
+// The batch identity (writeSamples' / writeSeries' batchId, or (agentId, sequence) of a
+// feature frame) is recorded in the same transaction as the data, so a redelivered batch is
+// either entirely stored before or not at all, and the second delivery returns
+// { duplicate: true }. A (series, time) written twice keeps the last value (within a batch:
+// the later sample). The number of series is bounded (maxSeriesTotal): samples of a new
+// series beyond it are refused like any bad sample.
+//
+// Raw samples are stored as compressed chunks, one row per run of up to 120 samples of a
+// series (sample-chunks.ts, chunk-codec.ts; decision 019): a write's samples are grouped by
+// series, sorted, and each series' run becomes one chunk row (or is appended to the small
+// chunk just before it). writeSeries takes the samples as columns per series (what a
+// remote-write body holds) so that no object per sample is made. Rows of the pre-chunk
+// `samples` table (databases from before migration 6) are read alongside the chunks and moved
+// into chunks by compaction, in bounded transactions.
 //
 // Series: identified by the canonical label key; ids are cached per connection (bounded cache)
 // and never reused (AUTOINCREMENT). Another connection's garbage collection can delete a
@@ -30,6 +39,8 @@ import { isPlainObject, labelsFromKey, normalizeSeriesLabels, show } from './lab
 import type { LabelLimits, NormalizedSeries } from './labels.js';
 import { compileSelector, matchesLabels, positiveMatchers } from './selector.js';
 import type { CompiledSelector, SelectorLimits } from './selector.js';
+import { mergeSorted, SampleChunks } from './sample-chunks.js';
+import type { SampleColumns } from './sample-chunks.js';
 import type {
   FeatureQuery,
   FeatureSample,
@@ -39,6 +50,7 @@ import type {
   RangeQuery,
   Resolution,
   RetentionPolicy,
+  SeriesColumns,
   SeriesPoints,
   SeriesSelector,
   WriteResult,
@@ -173,12 +185,25 @@ function positiveInt(value: unknown, path: string, allowZero = false): number {
 const MAX_TS = 8_640_000_000_000_000;
 const FEATURE_NUMBERS = ['min', 'max', 'mean', 'std', 'last', 'p50', 'p95', 'tier1MaxScore', 'bandLower', 'bandUpper'] as const;
 
-interface PreparedSample {
-  index: number;
+/**
+ * The valid samples of one series in one write call, sorted by time, a repeated timestamp
+ * resolved to the later sample of the call.
+ */
+interface SeriesGroup {
   series: NormalizedSeries;
-  ts: number;
-  value: number;
+  /** Indices (in the call) of the valid samples; null = `base` .. `base + accepted - 1`. */
+  valid: number[] | null;
+  base: number;
+  /** Valid samples, repeated timestamps included (what `accepted` counts). */
+  accepted: number;
+  ts: ArrayLike<number>;
+  vs: ArrayLike<number>;
+  /** Samples to store (`ts`/`vs` may be longer). */
+  n: number;
 }
+
+/** Legacy `samples` rows moved into chunks per compaction transaction. */
+const LEGACY_ROWS_PER_TRANSACTION = 20_000;
 interface PreparedFeature {
   index: number;
   series: NormalizedSeries;
@@ -254,6 +279,12 @@ export class SqliteMetricStore implements MetricStore {
   private seriesCount: number;
   private compacting: Promise<unknown> = Promise.resolve();
   private readonly st: ReturnType<SqliteMetricStore['prepare']>;
+  private readonly chunks: SampleChunks;
+  /**
+   * The legacy `samples` table (before migration 6) may still hold rows: read them with the
+   * chunks. Cleared once compaction has moved them all (nothing writes that table any more).
+   */
+  private legacy: boolean;
 
   /**
    * A store on an open database (migrated by openDatabase). `ownsDatabase`: close() also
@@ -287,7 +318,9 @@ export class SqliteMetricStore implements MetricStore {
     this.cache = new TwoGenerationCache(positiveInt(opts.seriesCacheSize ?? 100_000, 'seriesCacheSize'));
     try {
       this.st = this.prepare();
+      this.chunks = new SampleChunks(this.h);
       this.seriesCount = this.st.countSeries.get() as number;
+      this.legacy = this.st.legacyExists.get() === 1;
     } catch (err) {
       throw toStorageError(err, 'cannot prepare the metric store (is the database migrated?)');
     }
@@ -303,7 +336,6 @@ export class SqliteMetricStore implements MetricStore {
       seriesByKey: h.prepare('SELECT id FROM series WHERE key = ?').pluck(),
       insertSeries: h.prepare('INSERT INTO series (key, name, created_ms) VALUES (?, ?, ?)'),
       insertSeriesLabel: h.prepare('INSERT INTO series_labels (name, value, series_id) VALUES (?, ?, ?)'),
-      insertSample: h.prepare('INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?) ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value'),
       insertFeature: h.prepare(`INSERT INTO feature_rows (series_id, window_start, window_end, count, min, max, mean, std, last, p50, p95, score, flags, band_lower, band_upper)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (series_id, window_start) DO UPDATE SET window_end = excluded.window_end, count = excluded.count, min = excluded.min, max = excluded.max,
@@ -343,8 +375,13 @@ export class SqliteMetricStore implements MetricStore {
       delete1m: h.prepare('DELETE FROM rollup_1m WHERE series_id = ? AND bucket < ?'),
       delete5m: h.prepare('DELETE FROM rollup_5m WHERE series_id = ? AND bucket < ?'),
       gcSeries: h.prepare(`DELETE FROM series WHERE id = @id
+        AND NOT EXISTS (SELECT 1 FROM sample_chunks WHERE series_id = @id)
         AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id = @id) AND NOT EXISTS (SELECT 1 FROM feature_rows WHERE series_id = @id)
         AND NOT EXISTS (SELECT 1 FROM rollup_1m WHERE series_id = @id) AND NOT EXISTS (SELECT 1 FROM rollup_5m WHERE series_id = @id)`),
+      legacyExists: h.prepare('SELECT EXISTS (SELECT 1 FROM samples)').pluck(),
+      legacyHead: h.prepare('SELECT series_id, ts, value FROM samples ORDER BY series_id, ts LIMIT ?').raw(),
+      legacyDeleteBelow: h.prepare('DELETE FROM samples WHERE series_id < ?'),
+      legacyDeleteUpTo: h.prepare('DELETE FROM samples WHERE series_id = ? AND ts <= ?'),
       expireBatches: h.prepare('DELETE FROM write_batches WHERE (kind, id) IN (SELECT kind, id FROM write_batches WHERE created_ms < ? LIMIT 10000)'),
     };
   }
@@ -357,7 +394,7 @@ export class SqliteMetricStore implements MetricStore {
     const items = this.checkBatch(samples, 'samples');
     const now = this.now();
     const rejected: WriteResult['rejected'] = [];
-    const ok: PreparedSample[] = [];
+    const bySeries = new Map<string, { series: NormalizedSeries; idx: number[]; ts: number[]; vs: number[] }>();
     const seen = new Map<unknown, NormalizedSeries | string>();
     for (let i = 0; i < items.length; i++) {
       const s: unknown = items[i];
@@ -371,25 +408,112 @@ export class SqliteMetricStore implements MetricStore {
         continue;
       }
       const reason = this.checkTs(s['tsMs'], 'tsMs', now) ?? checkValue(s['value']);
-      if (reason !== undefined) rejected.push({ index: i, reason });
-      else ok.push({ index: i, series, ts: s['tsMs'] as number, value: s['value'] as number });
-    }
-    return this.commit('s', batchId, rejected, (created, refused) => {
-      let minTs = Infinity;
-      let n = 0;
-      for (const p of ok) {
-        const id = this.seriesId(p.series, now, created);
-        if (id === undefined) {
-          refused.push({ index: p.index, reason: this.cardinalityReason() });
-          continue;
-        }
-        this.st.insertSample.run(id, p.ts, p.value);
-        if (p.ts < minTs) minTs = p.ts;
-        n++;
+      if (reason !== undefined) {
+        rejected.push({ index: i, reason });
+        continue;
       }
-      if (n > 0) this.st.markLate.run({ t: minTs });
-      return n;
-    });
+      let g = bySeries.get(series.key);
+      if (g === undefined) bySeries.set(series.key, (g = { series, idx: [], ts: [], vs: [] }));
+      g.idx.push(i);
+      g.ts.push(s['tsMs'] as number);
+      g.vs.push(s['value'] as number);
+    }
+    const groups: SeriesGroup[] = [];
+    for (const g of bySeries.values()) groups.push(sortedGroup(g.series, g.idx, 0, g.ts, g.vs));
+    return this.commit('s', batchId, rejected, (created, refused) => this.storeGroups(groups, now, created, refused));
+  }
+
+  /**
+   * Columnar writeSamples (MetricStore.writeSeries): one group per element, no object per
+   * sample; a series whose samples are all valid and in time order is stored from its own
+   * arrays without a copy.
+   */
+  async writeSeries(series: readonly SeriesColumns[], batchId?: string): Promise<WriteResult> {
+    this.ensureOpen();
+    if (batchId !== undefined) this.checkBatchId(batchId, 'batchId');
+    if (!Array.isArray(series)) throw new StorageError('INVALID_ARGUMENT', `series must be an array (got ${show(series)})`);
+    let total = 0;
+    for (let k = 0; k < series.length; k++) {
+      const s: unknown = series[k];
+      if (!isPlainObject(s)) throw new StorageError('INVALID_ARGUMENT', `series[${k}] must be an object {labels, timestamps, values} (got ${show(s)})`);
+      const { timestamps: ts, values: vs } = s as Partial<SeriesColumns>;
+      if (!isColumn(ts)) throw new StorageError('INVALID_ARGUMENT', `series[${k}].timestamps must be an array or a typed array (got ${show(ts)})`);
+      if (!isColumn(vs)) throw new StorageError('INVALID_ARGUMENT', `series[${k}].values must be an array or a typed array (got ${show(vs)})`);
+      if (ts.length !== vs.length) throw new StorageError('INVALID_ARGUMENT', `series[${k}]: ${ts.length} timestamps but ${vs.length} values`);
+      total += ts.length;
+    }
+    if (total > this.limits.maxBatchSize) {
+      throw new StorageError('BATCH_TOO_LARGE', `series: ${total} samples in one write, more than ${this.limits.maxBatchSize}; split the batch`);
+    }
+    const now = this.now();
+    const lo = Math.max(0, now - this.retention.rawMs);
+    const hi = Math.min(MAX_TS, now + this.maxFutureMs);
+    const rejected: WriteResult['rejected'] = [];
+    const groups: SeriesGroup[] = [];
+    const seen = new Map<unknown, NormalizedSeries | string>();
+    let base = 0;
+    for (const s of series) {
+      const ts = s.timestamps;
+      const vs = s.values;
+      const len = ts.length;
+      const labels = this.seriesOf(s.labels, seen);
+      if (typeof labels === 'string') {
+        for (let j = 0; j < len; j++) rejected.push({ index: base + j, reason: labels });
+        base += len;
+        continue;
+      }
+      // Fast path: every sample valid and timestamps strictly increasing.
+      let clean = true;
+      let prev = -1;
+      for (let j = 0; j < len; j++) {
+        const t = ts[j]!;
+        const v = vs[j]!;
+        if (typeof t === 'number' && t >= lo && t <= hi && Math.floor(t) === t && t > prev && typeof v === 'number' && v - v === 0) prev = t;
+        else {
+          clean = false;
+          break;
+        }
+      }
+      if (clean) {
+        if (len > 0) groups.push({ series: labels, valid: null, base, accepted: len, ts, vs, n: len });
+      } else {
+        const idx: number[] = [];
+        const gts: number[] = [];
+        const gvs: number[] = [];
+        for (let j = 0; j < len; j++) {
+          const reason = this.checkTs(ts[j], 'tsMs', now) ?? checkValue(vs[j]);
+          if (reason !== undefined) rejected.push({ index: base + j, reason });
+          else {
+            idx.push(base + j);
+            gts.push(ts[j]!);
+            gvs.push(vs[j]!);
+          }
+        }
+        if (idx.length > 0) groups.push(sortedGroup(labels, idx, base, gts, gvs));
+      }
+      base += len;
+    }
+    return this.commit('s', batchId, rejected, (created, refused) => this.storeGroups(groups, now, created, refused));
+  }
+
+  /** Inside the write transaction: each group's series id, then its samples as chunks. */
+  private storeGroups(groups: readonly SeriesGroup[], now: number, created: Map<string, number>, refused: WriteResult['rejected']): number {
+    let minTs = Infinity;
+    let n = 0;
+    for (const g of groups) {
+      const id = this.seriesId(g.series, now, created);
+      if (id === undefined) {
+        const reason = this.cardinalityReason();
+        if (g.valid !== null) for (const index of g.valid) refused.push({ index, reason });
+        else for (let j = 0; j < g.accepted; j++) refused.push({ index: g.base + j, reason });
+        continue;
+      }
+      this.chunks.write(id, g.ts, g.vs, g.n);
+      if (g.ts[0]! < minTs) minTs = g.ts[0]!;
+      n += g.accepted;
+    }
+    if (n > 0) this.st.markLate.run({ t: minTs });
+    return n;
   }
 
   async writeFeatureFrame(agentId: string, sequence: number, rows: readonly FeatureSample[]): Promise<WriteResult> {
@@ -665,21 +789,53 @@ export class SqliteMetricStore implements MetricStore {
     return out;
   }
 
+  /** Raw samples of one series in [from, to): its chunks, and legacy rows while there are any. */
+  private rawSamples(id: number, from: number, to: number): SampleColumns {
+    const c = this.chunks.read(id, from, to);
+    if (!this.legacy) return c;
+    const rows = this.st.rawSamples.all(id, from, to) as Array<[number, number]>;
+    if (rows.length === 0) return c;
+    // A legacy row was written before every chunk: on the same timestamp the chunk is newer.
+    return mergeSorted(
+      rows.map((r) => r[0]),
+      rows.map((r) => r[1]),
+      rows.length,
+      c.ts,
+      c.vs,
+      c.ts.length,
+      true,
+    );
+  }
+
   private rawPoints(id: number, labels: Labels, startMs: number, endMs: number): SeriesPoints {
-    const rows = mergeByTime(this.st.rawSamples.all(id, startMs, endMs) as Array<[number, number]>, this.st.rawFeaturePoints.all(id, startMs, endMs) as Array<[number, number]>);
-    const timestamps = new Array<number>(rows.length);
-    const values = new Array<number>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      timestamps[i] = r[0];
-      values[i] = r[1];
+    const raw = this.rawSamples(id, startMs, endMs);
+    const features = this.st.rawFeaturePoints.all(id, startMs, endMs) as Array<[number, number]>;
+    if (features.length === 0) return { labels, resolution: 'raw', timestamps: raw.ts, values: raw.vs };
+    const timestamps: number[] = [];
+    const values: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < raw.ts.length || j < features.length) {
+      // Samples before feature points of the same time (a stable merge, samples first).
+      if (j >= features.length || (i < raw.ts.length && raw.ts[i]! <= features[j]![0])) {
+        timestamps.push(raw.ts[i]!);
+        values.push(raw.vs[i++]!);
+      } else {
+        timestamps.push(features[j]![0]);
+        values.push(features[j++]![1]);
+      }
     }
     return { labels, resolution: 'raw', timestamps, values };
   }
 
   /** Raw samples and feature rows of one series as foldable rows, sorted by time. */
   private rawFoldRows(id: number, from: number, to: number): FoldRow[] {
-    const samples = (this.st.rawSamples.all(id, from, to) as Array<[number, number]>).map(([t, v]): FoldRow => [t, v, v, v, 1, v]);
+    const raw = this.rawSamples(id, from, to);
+    const samples = new Array<FoldRow>(raw.ts.length);
+    for (let i = 0; i < samples.length; i++) {
+      const v = raw.vs[i]!;
+      samples[i] = [raw.ts[i]!, v, v, v, 1, v];
+    }
     return mergeByTime(samples, this.st.foldFeatures.all(id, from, to) as FoldRow[]);
   }
 
@@ -732,6 +888,7 @@ export class SqliteMetricStore implements MetricStore {
     if (typeof nowMs !== 'number' || !Number.isSafeInteger(nowMs) || nowMs < 0) throw new StorageError('INVALID_ARGUMENT', `nowMs must be an integer number of ms (got ${show(nowMs)})`);
     const run = this.compacting.then(async () => {
       try {
+        await this.moveLegacySamples();
         const downsampled = (await this.rollup('1m', nowMs)) + (await this.rollup('5m', nowMs));
         const deleted = await this.expire(nowMs);
         return { downsampled, deleted };
@@ -758,7 +915,8 @@ export class SqliteMetricStore implements MetricStore {
         const floor = alignUp(this.st.expiredSource.get(res) as number, r);
         let start = Math.min(st.done_until, st.pending_from ?? Infinity, st.dirty_from ?? Infinity);
         if (st.done_until === 0 && st.pending_from === null) {
-          const first = res === '1m' ? minOf(this.st.earliest.samples.get(), this.st.earliest.features.get()) : minOf(this.st.earliest['1m'].get());
+          const first =
+            res === '1m' ? minOf(this.chunks.earliest(), this.legacy ? this.st.earliest.samples.get() : undefined, this.st.earliest.features.get()) : minOf(this.st.earliest['1m'].get());
           start = first ?? closed;
         }
         start = Math.max(alignDown(start, r), floor);
@@ -825,7 +983,12 @@ export class SqliteMetricStore implements MetricStore {
           let dn = 0;
           let cn = 0;
           for (const id of ids) {
-            const n = this.st.deleteSamples.run(id, raw).changes + this.st.deleteFeatures.run(id, raw).changes + this.st.delete1m.run(id, m1).changes + this.st.delete5m.run(id, m5).changes;
+            const n =
+              this.chunks.expire(id, raw) +
+              (this.legacy ? this.st.deleteSamples.run(id, raw).changes : 0) +
+              this.st.deleteFeatures.run(id, raw).changes +
+              this.st.delete1m.run(id, m1).changes +
+              this.st.delete5m.run(id, m5).changes;
             dn += n;
             if (n > 0) cn += this.st.gcSeries.run({ id }).changes;
           }
@@ -842,6 +1005,44 @@ export class SqliteMetricStore implements MetricStore {
     this.ensureOpen();
     while (this.st.expireBatches.run(nowMs - this.batchIdRetentionMs).changes > 0) await yieldToLoop();
     return deleted;
+  }
+
+  /**
+   * Moves the rows of the legacy `samples` table (databases from before migration 6) into
+   * chunks, LEGACY_ROWS_PER_TRANSACTION rows per transaction in key order, yielding in
+   * between; a crash between two transactions leaves every row in exactly one of the tables.
+   * On a timestamp present in both, the chunk (written later) wins. Returns rows moved.
+   */
+  private async moveLegacySamples(): Promise<number> {
+    let moved = 0;
+    while (this.legacy) {
+      this.ensureOpen();
+      const n = this.h
+        .transaction((): number => {
+          const rows = this.st.legacyHead.all(LEGACY_ROWS_PER_TRANSACTION) as Array<[number, number, number]>;
+          for (let i = 0; i < rows.length; ) {
+            const id = rows[i]![0];
+            const ts: number[] = [];
+            const vs: number[] = [];
+            for (; i < rows.length && rows[i]![0] === id; i++) {
+              ts.push(rows[i]![1]);
+              vs.push(rows[i]![2]);
+            }
+            this.chunks.write(id, ts, vs, ts.length, false);
+          }
+          const last = rows.at(-1);
+          if (last !== undefined) {
+            this.st.legacyDeleteBelow.run(last[0]);
+            this.st.legacyDeleteUpTo.run(last[0], last[1]);
+          }
+          return rows.length;
+        })
+        .immediate();
+      if (n === 0) this.legacy = false;
+      moved += n;
+      await yieldToLoop();
+    }
+    return moved;
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -863,6 +1064,33 @@ function minOf(...xs: unknown[]): number | undefined {
   let m: number | undefined;
   for (const x of xs) if (typeof x === 'number' && (m === undefined || x < m)) m = x;
   return m;
+}
+
+function isColumn(x: unknown): x is ArrayLike<number> {
+  return Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView));
+}
+
+/**
+ * A group of one series' valid samples (in call order) sorted by time; of samples with the
+ * same timestamp the last in call order is kept (last write wins).
+ */
+function sortedGroup(series: NormalizedSeries, idx: number[], base: number, ts: number[], vs: number[]): SeriesGroup {
+  const n = ts.length;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (!(ts[i - 1]! < ts[i]!)) sorted = false;
+  const valid = idx.length === n && (n === 0 || idx[n - 1]! - idx[0]! === n - 1) && idx[0] === base ? null : idx;
+  if (sorted) return { series, valid, base, accepted: n, ts, vs, n };
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => ts[a]! - ts[b]! || a - b);
+  const sts: number[] = [];
+  const svs: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    if (k + 1 < n && ts[order[k + 1]!] === ts[i]) continue;
+    sts.push(ts[i]!);
+    svs.push(vs[i]!);
+  }
+  return { series, valid, base, accepted: n, ts: sts, vs: svs, n: sts.length };
 }
 
 function checkValue(v: unknown): string | undefined {

@@ -223,6 +223,29 @@ CREATE TABLE log_batches (
 ) WITHOUT ROWID;
 `;
 
+// Raw samples as compressed chunks (decision 019): one row per run of up to 120 samples of a
+// series instead of one row per sample. The chunks of a series never overlap, so (series_id,
+// start_ms) identifies one. A rowid table (chunks appended in write order: a write fills new
+// pages sequentially) with a covering index by series (small entries: the write path finds a
+// series' last chunk in the index alone), not a WITHOUT ROWID table clustered by series: with
+// ~330-byte rows, inserting one row per series at a thousand places of a series-clustered
+// B-tree dirtied a page per series per commit and rebalanced full pages with their
+// neighbours, and its cost grew with the table (measured in decision 019).
+// `samples` (migration 1) is no longer written: its rows are moved into chunks by compaction
+// in bounded transactions and read alongside the chunks until then, so this migration only
+// creates a table, however large the database (no long lock, no WAL the size of `samples`).
+const SAMPLE_CHUNKS = `
+CREATE TABLE sample_chunks (
+  id INTEGER PRIMARY KEY,
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX sample_chunks_by_series ON sample_chunks (series_id, start_ms, end_ms, count);
+`;
+
 /** Every migration of central's database, in order. */
 export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 1, name: 'metrics: series, samples, rollups, feature rows, write batches', up: METRICS },
@@ -230,4 +253,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 3, name: 'append-only audit log', up: AUDIT },
   { id: 4, name: 'credentials: api keys, enrollment tokens, agents', up: CREDENTIALS },
   { id: 5, name: 'configuration documents and logs', up: CONFIG_LOGS },
+  { id: 6, name: 'metrics: raw samples in compressed chunks', up: SAMPLE_CHUNKS },
 ]);

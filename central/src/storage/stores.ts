@@ -32,7 +32,8 @@ export interface OpenSqliteStoresOptions {
 
 /** Opens (creating and migrating if needed) the database at `path` (or ':memory:') with every store on it. */
 export function openSqliteStores(path: string, opts: OpenSqliteStoresOptions): SqliteStores {
-  const db = openDatabase(path, { ...opts.database, now: opts.now });
+  // One process writing metrics at volume: checkpoints in a worker thread (decision 019).
+  const db = openDatabase(path, { checkpoint: 'background', ...opts.database, now: opts.now });
   try {
     const metrics = new SqliteMetricStore(db, { ...opts.metrics, now: opts.now });
     return {

@@ -17,6 +17,16 @@ export interface MetricSample {
   value: number;
 }
 
+/**
+ * The samples of one series as columns (a remote-write TimeSeries): no object per sample.
+ * `timestamps[i]` and `values[i]` are one sample; both have the same length.
+ */
+export interface SeriesColumns {
+  labels: Labels;
+  timestamps: ArrayLike<number>;
+  values: ArrayLike<number>;
+}
+
 /** One feature row of an agent's frame, with its series' labels resolved (`__name__` included). */
 export interface FeatureSample {
   labels: Labels;
@@ -112,6 +122,14 @@ export interface MetricStore {
    * nothing.
    */
   writeSamples(samples: readonly MetricSample[], batchId?: string): Promise<WriteResult>;
+  /**
+   * Optional columnar form of writeSamples, same contract (validation, idempotency by
+   * `batchId`, last write of a (series, time) wins): the samples are those of `series` in
+   * order, series after series, and `rejected[].index` counts in that order. maxBatchSize
+   * bounds the total number of samples. Callers fall back to writeSamples when a store (or a
+   * wrapper) does not have it.
+   */
+  writeSeries?(series: readonly SeriesColumns[], batchId?: string): Promise<WriteResult>;
   /** Stores the rows of one feature frame, idempotent by (agentId, sequence). */
   writeFeatureFrame(agentId: string, sequence: number, rows: readonly FeatureSample[]): Promise<WriteResult>;
   query(q: RangeQuery): Promise<SeriesPoints[]>;

@@ -231,6 +231,40 @@ export function runMetricStoreContract(name: string, make: MetricStoreFactory): 
       });
     });
 
+    describe('columnar writes (writeSeries, where the store has it)', () => {
+      it('stores columns as writeSamples stores objects: validation, indices over the call, last write wins, one batch id space', async (t) => {
+        const [s] = await fresh();
+        if (s.writeSeries === undefined) {
+          t.skip('no writeSeries');
+          await s.close();
+          return;
+        }
+        const a = { __name__: 'col', host: 'a' };
+        const r = await s.writeSeries(
+          [
+            { labels: a, timestamps: new Float64Array([T0 - 20_000, T0 - 30_000, T0 - 20_000]), values: new Float64Array([2.5, -1, 7]) },
+            { labels: { host: 'x' }, timestamps: [T0 - 1000], values: [1] },
+            { labels: { ...a, host: 'b' }, timestamps: [T0 - 30_000, T0 - 10_000], values: [Number.NaN, 1e300] },
+          ],
+          'col-1',
+        );
+        assert.deepEqual([r.accepted, r.duplicate, r.rejected.map((x) => x.index)], [4, false, [3, 4]]);
+        assert.match(r.rejected[0]!.reason, /__name__/);
+        assert.match(r.rejected[1]!.reason, /NaN/);
+        assert.deepEqual(await s.writeSeries([{ labels: a, timestamps: [T0 - 5000], values: [9] }], 'col-1'), { accepted: 0, duplicate: true, rejected: [] });
+        assert.equal((await s.writeSamples([{ labels: a, tsMs: T0 - 5000, value: 9 }], 'col-1')).duplicate, true, 'writeSamples and writeSeries share batch ids');
+        // A later write of a stored (series, time) replaces its value.
+        await s.writeSeries([{ labels: a, timestamps: [T0 - 30_000, T0 - 15_000], values: [-2, 3] }]);
+        const out = await s.query({ selector: { name: 'col', matchers: [] }, startMs: T0 - MIN, endMs: T0, resolution: 'raw' });
+        assert.deepEqual(out, [
+          { labels: a, resolution: 'raw', timestamps: [T0 - 30_000, T0 - 20_000, T0 - 15_000], values: [-2, 7, 3] },
+          { labels: { ...a, host: 'b' }, resolution: 'raw', timestamps: [T0 - 10_000], values: [1e300] },
+        ]);
+        await assert.rejects(s.writeSeries(Array.from({ length: 2 }, () => ({ labels: a, timestamps: new Float64Array(3000), values: new Float64Array(3000) }))), isStorageError('BATCH_TOO_LARGE'));
+        await s.close();
+      });
+    });
+
     describe('bad input', () => {
       it('refuses bad samples with their index and reason and stores the rest of the batch', async () => {
         const [s, ctx] = await fresh();

@@ -16,6 +16,6 @@ export const remoteWriteReceiverFactory: ReceiverFactory<typeof RemoteWriteConfi
 export { prompbTypes, PROMPB_PROTO } from './prompb-proto.js';
 export type { PrompbTypes } from './prompb-proto.js';
 /** Bounded decoding of a whole remote-write body (shared with central's metrics/write). */
-export { decodeRemoteWriteBody, maxSnappyEncodedLength } from './decode.js';
-export type { RemoteWriteSeries, WriteLimits as RemoteWriteLimits } from './decode.js';
+export { decodeRemoteWriteBody, decodeRemoteWriteColumns, maxSnappyEncodedLength } from './decode.js';
+export type { ColumnsOptions as RemoteWriteColumnsOptions, DecodedColumns as DecodedRemoteWriteColumns, LabelSetCache, RemoteWriteColumns, RemoteWriteSeries, WriteLimits as RemoteWriteLimits } from './decode.js';
 export { BadInputError as RemoteWriteInputError } from '../../errors.js';
