@@ -16,6 +16,7 @@
 import { encodeFrame } from '../../shared-schemas/src/index.js';
 import type { AckStatus, AgentState, CodecOptions, Heartbeat } from '../../shared-schemas/src/index.js';
 import { Rng, hashSeed } from '../model/index.js';
+import { agentIdOf } from './config.js';
 import type { VirtualAgentsConfig } from './config.js';
 import { AgentDictionary } from './dictionary.js';
 import type { LatencyHistogram } from './latency.js';
@@ -147,7 +148,7 @@ export class VirtualAgent {
     private readonly ctx: AgentContext,
   ) {
     const c = ctx.cfg;
-    this.id = `${c.agentIdPrefix}-${String(index).padStart(5, '0')}`;
+    this.id = agentIdOf(c.agentIdPrefix, index);
     this.nextSeq = c.sequenceStart;
     this.dict = new AgentDictionary(c.series, (id) => ctx.model.labels(this.id, id), ctx.wallNow);
     this.jitter = new Rng(hashSeed(c.seed, `backoff:${this.id}`));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeFrame, encodeFrame, SeriesDictionaryDecoder } from '../../shared-schemas/src/index.js';
 import { AgentDictionary } from './dictionary.js';
-import { parseDurationMs, parseTarget, resolveVirtualAgentsOptions, VirtualAgentsError } from './index.js';
+import { agentIdOf, checkCredentials, credentialsFromMap, parseDurationMs, parseTarget, resolveFleetCredentials, resolveVirtualAgentsOptions, VirtualAgentsError } from './index.js';
 import type { VirtualAgentsOptions } from './index.js';
 import { LatencyHistogram } from './latency.js';
 import { SERIES_FAMILIES, SeriesModel } from './series.js';
@@ -64,6 +64,9 @@ describe('virtual agents options', () => {
     badOption({ target: T, password: 'x' }, /^--password needs --username$/);
     badOption({ target: 'grpc://h:1', username: 'u' }, /^--username applies to mqtt/);
     badOption({ target: T, caFile: '/ca.pem' }, /^--ca-file needs a TLS target/);
+    badOption({ target: T, credentials: () => undefined, username: 'u' }, /^--credentials-file cannot be combined with --username\/--password/, '--credentials-file');
+    badOption({ target: 'grpc://h:1', credentials: () => undefined }, /^--credentials-file applies to mqtt/);
+    badOption({ target: T, credentials: { a: 'b' } as never }, /^--credentials-file must be a function \(agentId\) => \{username, password\} \(got object\)$/);
     badOption({ target: T, retryInitialMs: 5000, retryMaxMs: 1000 }, /^--retry-initial must be <= --retry-max/);
     badOption({ target: T, bogus: 1 } as never, /^bogus is not a known option/);
     badOption({} as never, /^--target is required/);
@@ -202,5 +205,49 @@ describe('timeline', () => {
       { second: 2, sentSeriesWindows: 0, ackedSeriesWindows: 0 },
       { second: 3, sentSeriesWindows: 10, ackedSeriesWindows: 0 },
     ]);
+  });
+});
+
+describe('virtual agents per-agent credentials', () => {
+  const refused = (fn: () => unknown, message: RegExp): void => {
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(err instanceof VirtualAgentsError, String(err));
+      assert.equal(err.code, 'BAD_OPTION');
+      assert.equal(err.option, '--credentials-file');
+      assert.match(err.message, message);
+      return true;
+    });
+  };
+
+  it('names agents as the fleet does', () => {
+    assert.equal(agentIdOf('vagent', 0), 'vagent-00000');
+    assert.equal(agentIdOf('x', 123_456), 'x-123456');
+  });
+
+  it('maps a secret to username = agent id, or takes {username, password}', () => {
+    const src = credentialsFromMap({ 'vagent-00000': 's0', 'vagent-00001': { username: 'u1', password: 'p1' }, 'vagent-00002': { username: 'u2' } });
+    assert.deepEqual(src('vagent-00000'), { username: 'vagent-00000', password: 's0' });
+    assert.deepEqual(src('vagent-00001'), { username: 'u1', password: 'p1' });
+    assert.deepEqual(src('vagent-00002'), { username: 'u2' });
+    assert.equal(src('vagent-00003'), undefined);
+    const m = resolveFleetCredentials(src, ['vagent-00000', 'vagent-00001']);
+    assert.equal(m.size, 2);
+    assert.equal(m.get('vagent-00001')?.password, 'p1');
+  });
+
+  it('refuses malformed maps and entries, naming the agent', () => {
+    refused(() => credentialsFromMap([]), /^--credentials-file must hold a JSON object/);
+    refused(() => credentialsFromMap({ a: '' }), /^--credentials-file must map "a" to a non-empty secret/);
+    refused(() => credentialsFromMap({ a: 5 }), /^--credentials-file must map "a" to a secret or \{"username", "password"\} \(got number\)$/);
+    refused(() => credentialsFromMap({ a: { user: 'x' } }), /^--credentials-file entry "a" has an unknown field "user"/);
+    refused(() => credentialsFromMap({ a: { username: 'x', password: 3 } }), /^--credentials-file entry "a" has a "password" that is not a string/);
+    assert.equal(typeof checkCredentials('a', { username: '' }), 'string');
+  });
+
+  it('refuses a fleet with an agent that has no credentials, before connecting', () => {
+    const src = credentialsFromMap({ 'vagent-00000': 's0' });
+    refused(() => resolveFleetCredentials(src, ['vagent-00000', 'vagent-00001']), /^--credentials-file has no credentials for agent "vagent-00001"/);
+    refused(() => resolveFleetCredentials(() => { throw new Error('vault down'); }, ['a']), /could not give credentials for agent "a": vault down/);
+    refused(() => resolveFleetCredentials(() => 'x' as never, ['a']), /must give \{username, password\} for "a" \(got string\)/);
   });
 });

@@ -1,6 +1,9 @@
 // The `agents` subcommand inside a small program, as simulators/cli.ts registers it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { TestBroker } from '../../edge-agent/src/exporters/mqtt/testdata/aedes-broker.js';
 import { virtualAgentsCommand } from './index.js';
@@ -64,6 +67,34 @@ describe('simulate agents (command line)', () => {
       assert.match(err.join(''), /^\[agents\] sending \d/m);
     } finally {
       await tb.stop();
+    }
+  });
+
+  it('takes per-agent secrets from --credentials-file, and refuses a bad file with exit code 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vagent-creds-'));
+    const users = { 'vagent-00000': 'aiops_a_zero', 'vagent-00001': 'aiops_a_one' };
+    const tb = new TestBroker({ tenant: 'default', users });
+    const port = await tb.start();
+    try {
+      const file = join(dir, 'secrets.json');
+      writeFileSync(file, JSON.stringify(users));
+      const { prog, out } = program();
+      await prog.parseAsync(['node', 'simulate', 'agents', '--target', `mqtt://127.0.0.1:${port}`, '--count', '2', '--series', '5', '--rate', '10', '--duration', '300ms', '--credentials-file', file, '--json', '--quiet']);
+      const s = JSON.parse(out.join('')) as VirtualAgentsSummary;
+      assert.equal(s.agentsConnected, 2);
+      assert.equal(s.framesAcked, s.framesSent);
+      assert.equal(tb.authFailures, 0);
+      assert.deepEqual(tb.connects.map((c) => c.username).sort(), Object.keys(users));
+
+      writeFileSync(join(dir, 'one.json'), JSON.stringify({ 'vagent-00000': 'x' }));
+      await fails(['--target', `mqtt://127.0.0.1:${port}`, '--count', '2', '--credentials-file', join(dir, 'one.json')], /agents: --credentials-file has no credentials for agent "vagent-00001"/, 2);
+      writeFileSync(join(dir, 'bad.json'), '{not json');
+      await fails(['--target', `mqtt://127.0.0.1:${port}`, '--credentials-file', join(dir, 'bad.json')], /agents: --credentials-file is not valid JSON/, 2);
+      await fails(['--target', `mqtt://127.0.0.1:${port}`, '--credentials-file', join(dir, 'missing.json')], /agents: --credentials-file cannot be read: ENOENT/, 2);
+      await fails(['--target', `mqtt://127.0.0.1:${port}`, '--credentials-file', file, '--username', 'u'], /agents: --credentials-file cannot be combined with --username\/--password/, 2);
+    } finally {
+      await tb.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

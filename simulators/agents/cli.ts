@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CODEC_NAMES } from '../../shared-schemas/src/index.js';
 import { MAX_AGENTS, MAX_RATE_PER_AGENT, MAX_SERIES_PER_AGENT, parseDurationMs, VirtualAgentsError } from './config.js';
 import type { VirtualAgentsOptions } from './config.js';
+import { loadCredentialsFile } from './credentials.js';
 import { runVirtualAgents } from './fleet.js';
 import type { ProgressSnapshot, VirtualAgentsSummary } from './fleet.js';
 
@@ -92,6 +93,7 @@ interface CliOptions {
   startTime?: number;
   username?: string;
   password?: string;
+  credentialsFile?: string;
   caFile?: string;
   connectConcurrency: number;
   connectTimeout: number;
@@ -175,6 +177,10 @@ export function virtualAgentsCommand(io: CommandIO = {}): Command {
     .option('--start-time <when>', 'start of the first simulated window, ms or ISO 8601 (default: the last window ends about now)', time)
     .option('--username <name>', 'MQTT username')
     .option('--password <secret>', 'MQTT password')
+    .option(
+      '--credentials-file <path>',
+      'per-agent MQTT credentials, JSON {"<agent id>": "<secret>"} (username = agent id, as central\'s broker expects) or {"<agent id>": {"username", "password"}}; instead of --username/--password',
+    )
     .option('--ca-file <path>', 'PEM CA bundle for mqtts:// and grpcs://')
     .option('--connect-concurrency <n>', 'connection attempts at once', num, 50)
     .addOption(new Option('--connect-timeout <time>', 'per connection attempt').argParser(duration).default(10_000, '10s'))
@@ -193,7 +199,9 @@ export function virtualAgentsCommand(io: CommandIO = {}): Command {
       '\nExamples:\n' +
         '  npm run simulate -- agents --target mqtt://127.0.0.1:1883 --count 1000 --series 2000 --duration 60s\n' +
         '      1,000 hosts x 2,000 series in real time (10 s windows): 200,000 series-windows/s\n' +
-        '  npm run simulate -- agents --target grpc://127.0.0.1:4317 --count 10 --series 500 --rate 5 --duration 30s\n',
+        '  npm run simulate -- agents --target grpc://127.0.0.1:4317 --count 10 --series 500 --rate 5 --duration 30s\n' +
+        '  npm run simulate -- agents --target mqtt://127.0.0.1:1883 --count 1000 --series 200 --rate 1 --credentials-file secrets.json\n' +
+        '      against central\'s embedded broker: one enrolled secret per agent (vagent-00000 ... vagent-00999)\n',
     )
     .showHelpAfterError('(add --help for the options)')
     .action(async (o: CliOptions, cmd: Command) => {
@@ -202,7 +210,9 @@ export function virtualAgentsCommand(io: CommandIO = {}): Command {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const summary = await runVirtualAgents(toRunOptions(o), {
+        const run = toRunOptions(o);
+        if (o.credentialsFile !== undefined) run.credentials = await loadCredentialsFile(o.credentialsFile);
+        const summary = await runVirtualAgents(run, {
           signal: controller.signal,
           ...(o.quiet ? {} : { onProgress: (p: ProgressSnapshot) => err(formatProgress(p)) }),
         });

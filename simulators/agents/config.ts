@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { CODEC_NAMES, isCodecAvailable } from '../../shared-schemas/src/index.js';
 import type { CodecName } from '../../shared-schemas/src/index.js';
+import type { CredentialsSource } from './credentials.js';
 
 /** Hard ceilings (the brief's bound on agents; the shared dictionary's default bound on series). */
 export const MAX_AGENTS = 10_000;
@@ -79,6 +80,11 @@ export function parseTarget(target: string): TargetSpec {
   };
 }
 
+/** Id of virtual agent `index` (0-based): `<prefix>-<index, at least 5 digits>`. */
+export function agentIdOf(prefix: string, index: number): string {
+  return `${prefix}-${String(index).padStart(5, '0')}`;
+}
+
 const DURATION_RE = /^(-?\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -118,6 +124,7 @@ export const OPTION_FLAGS = {
   startTimeMs: '--start-time',
   username: '--username',
   password: '--password',
+  credentials: '--credentials-file',
   caFile: '--ca-file',
   connectConcurrency: '--connect-concurrency',
   connectTimeoutMs: '--connect-timeout',
@@ -173,6 +180,11 @@ export const virtualAgentsOptionsSchema = z
     startTimeMs: int(0, Number.MAX_SAFE_INTEGER / 2).optional(),
     username: z.string().min(1, 'must not be empty').max(65_535).optional(),
     password: z.string().max(65_535).optional(),
+    /**
+     * Per-agent MQTT credentials (central's embedded broker: username = agent id, password = its
+     * enrolled secret): agent id -> {username, password}. Excludes username/password.
+     */
+    credentials: z.custom<CredentialsSource>((v) => typeof v === 'function', { error: 'must be a function (agentId) => {username, password}' }).optional(),
     /** PEM CA bundle for mqtts:// and grpcs:// (default: the system roots). */
     caFile: z.string().min(1, 'must be a file path').optional(),
     /** Connection attempts in progress at once (a thousand simultaneous CONNECTs overwhelm a broker). */
@@ -234,7 +246,7 @@ export function resolveVirtualAgentsOptions(input: VirtualAgentsOptions, now: nu
     const key = String(issue.path[0] ?? '');
     const flag = flagOf(key);
     const got = (input as Record<string, unknown>)[key];
-    const shown = key === 'password' ? '(hidden)' : show(got);
+    const shown = key === 'password' ? '(hidden)' : key === 'credentials' ? typeof got : show(got);
     throw new VirtualAgentsError('BAD_OPTION', `${flag} ${issue.message} (got ${shown})`, { option: flag });
   }
   const o = parsed.data;
@@ -244,6 +256,8 @@ export function resolveVirtualAgentsOptions(input: VirtualAgentsOptions, now: nu
   };
   if (o.password !== undefined && o.username === undefined) bad('password', 'needs --username');
   if ((o.username !== undefined || o.password !== undefined) && targetSpec.protocol !== 'mqtt') bad('username', 'applies to mqtt:// and mqtts:// targets only');
+  if (o.credentials !== undefined && (o.username !== undefined || o.password !== undefined)) bad('credentials', 'cannot be combined with --username/--password (one or the other)');
+  if (o.credentials !== undefined && targetSpec.protocol !== 'mqtt') bad('credentials', 'applies to mqtt:// and mqtts:// targets only');
   if (o.caFile !== undefined && !targetSpec.tls) bad('caFile', 'needs a TLS target (mqtts:// or grpcs://)');
   if (!isCodecAvailable(o.codec)) bad('codec', `${o.codec} is not available in this process (its native addon does not load)`);
   if (o.retryInitialMs > o.retryMaxMs) bad('retryInitialMs', `must be <= --retry-max (${o.retryMaxMs} ms) (got ${o.retryInitialMs} ms)`);

@@ -7,9 +7,10 @@
 // stop (last heartbeat, close). Rates in the summary are over the send phase.
 import { readFile } from 'node:fs/promises';
 import { resolveCodecOptions } from '../../shared-schemas/src/index.js';
-import { resolveVirtualAgentsOptions, VirtualAgentsError } from './config.js';
+import { agentIdOf, resolveVirtualAgentsOptions, VirtualAgentsError } from './config.js';
 import type { Protocol, VirtualAgentsConfig, VirtualAgentsOptions } from './config.js';
 import { FleetStats, Gate, VirtualAgent } from './agent.js';
+import { resolveFleetCredentials } from './credentials.js';
 import type { AgentContext } from './agent.js';
 import { LatencyHistogram } from './latency.js';
 import type { LatencySummary } from './latency.js';
@@ -165,7 +166,8 @@ export async function runVirtualAgents(options: VirtualAgentsOptions, hooks: Vir
   const wallNow = hooks.wallNow ?? Date.now;
   const cfg = resolveVirtualAgentsOptions(options, wallNow());
   const codec = resolveCodecOptions({ codec: cfg.codec, brotliQuality: cfg.brotliQuality }, '--codec');
-  const links = hooks.links ?? createLinkFactory(cfg, await readCa(cfg));
+  const credentials = cfg.credentials === undefined ? undefined : resolveFleetCredentials(cfg.credentials, Array.from({ length: cfg.count }, (_, i) => agentIdOf(cfg.agentIdPrefix, i)));
+  const links = hooks.links ?? createLinkFactory(cfg, await readCa(cfg), credentials);
   const now = (): number => performance.now();
   const stats = new FleetStats();
   const latency = new LatencyHistogram();

@@ -16,6 +16,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { agentIngestClientDefinition, encodeEnvelope, encodeHeartbeat, PayloadKind } from '../../shared-schemas/src/index.js';
 import type { AckOrMalformed, AckStatus, FeatureFrameEnvelope, Heartbeat, HeartbeatAck } from '../../shared-schemas/src/index.js';
 import type { VirtualAgentsConfig } from './config.js';
+import type { AgentCredentials } from './credentials.js';
 
 export interface LinkEvents {
   ack(sequence: number, status: AckStatus, message: string, retryAfterMs: number): void;
@@ -118,9 +119,11 @@ class MqttLink implements AgentLink {
 export class MqttLinkFactory implements LinkFactory {
   readonly target: string;
 
+  /** `credentials`: per-agent username/password (they replace cfg.username/password). */
   constructor(
     private readonly cfg: VirtualAgentsConfig,
     private readonly ca: Buffer | undefined,
+    private readonly credentials?: ReadonlyMap<string, AgentCredentials>,
   ) {
     this.target = cfg.targetSpec.display;
   }
@@ -128,6 +131,9 @@ export class MqttLinkFactory implements LinkFactory {
   connect(agentId: string, events: LinkEvents, timeoutMs: number): Promise<ConnectOutcome> {
     const c = this.cfg;
     const topics = mqttTopics(c.topicPrefix, c.tenant, agentId);
+    const own = this.credentials?.get(agentId);
+    const username = own !== undefined ? own.username : c.username;
+    const password = own !== undefined ? own.password : c.password;
     const options: IClientOptions = {
       clientId: agentId,
       clean: false,
@@ -137,8 +143,8 @@ export class MqttLinkFactory implements LinkFactory {
       protocolVersion: 4,
       resubscribe: false,
       queueQoSZero: false,
-      ...(c.username !== undefined ? { username: c.username } : {}),
-      ...(c.password !== undefined ? { password: c.password } : {}),
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
       ...(this.ca ? { ca: this.ca } : {}),
       ...(c.targetSpec.tls ? { rejectUnauthorized: true } : {}),
     };
@@ -296,6 +302,6 @@ export class GrpcLinkFactory implements LinkFactory {
   }
 }
 
-export function createLinkFactory(cfg: VirtualAgentsConfig, ca: Buffer | undefined): LinkFactory {
-  return cfg.targetSpec.protocol === 'mqtt' ? new MqttLinkFactory(cfg, ca) : new GrpcLinkFactory(cfg, ca);
+export function createLinkFactory(cfg: VirtualAgentsConfig, ca: Buffer | undefined, credentials?: ReadonlyMap<string, AgentCredentials>): LinkFactory {
+  return cfg.targetSpec.protocol === 'mqtt' ? new MqttLinkFactory(cfg, ca, credentials) : new GrpcLinkFactory(cfg, ca);
 }

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AedesPublishPacket } from 'aedes';
 import { decodeEnvelope, decodeHeartbeat, PayloadKind } from '../../shared-schemas/src/index.js';
 import { TestBroker } from '../../edge-agent/src/exporters/mqtt/testdata/aedes-broker.js';
-import { runVirtualAgents } from './index.js';
+import { credentialsFromMap, runVirtualAgents } from './index.js';
 import type { VirtualAgentsOptions, VirtualAgentsSummary } from './index.js';
 import { FrameLog } from './testdata/frame-log.js';
 
@@ -142,6 +142,44 @@ describe('virtual agents over MQTT', () => {
     assert.equal(s.windowsScheduled, 6);
     assert.equal(s.framesAcked, 6);
     assert.deepEqual(log.unique('w-00000'), [100, 101, 102]);
+  });
+});
+
+describe('virtual agents over MQTT: per-agent credentials', () => {
+  it('each agent connects with its own secret (username = agent id), as central\'s embedded broker requires', async () => {
+    const users = { 'cred-00000': 'secret-zero', 'cred-00001': 'secret-one', 'cred-00002': 'secret-two' };
+    const tb = new TestBroker({ tenant: TENANT, users });
+    const port = await tb.start();
+    try {
+      const s = await runVirtualAgents(
+        base(`mqtt://127.0.0.1:${port}`, { count: 3, series: 5, rate: 10, durationMs: 500, agentIdPrefix: 'cred', credentials: credentialsFromMap(users) }),
+      );
+      assert.equal(tb.authFailures, 0);
+      assert.deepEqual(tb.connects.map((c) => [c.clientId, c.username]).sort(), Object.keys(users).map((id) => [id, id]));
+      assert.equal(s.agentsConnected, 3);
+      assert.equal(s.framesAcked, s.framesSent);
+      assert.equal(s.errorCount, 0, JSON.stringify(s.errorMessages));
+    } finally {
+      await tb.stop();
+    }
+  });
+
+  it('a wrong secret is refused by the broker and reported, not hidden', async () => {
+    const tb = new TestBroker({ tenant: TENANT, users: { 'bad-00000': 'right' } });
+    const port = await tb.start();
+    try {
+      await assert.rejects(
+        runVirtualAgents(base(`mqtt://127.0.0.1:${port}`, { count: 1, durationMs: 500, agentIdPrefix: 'bad', credentials: credentialsFromMap({ 'bad-00000': 'wrong' }), retryMaxMs: 100, retryInitialMs: 50 })),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'CONNECT_FAILED');
+          assert.match(err.message, /CONNACK 4|bad username or password/i);
+          return true;
+        },
+      );
+      assert.ok(tb.authFailures >= 1);
+    } finally {
+      await tb.stop();
+    }
   });
 });
 
