@@ -6,7 +6,7 @@
 //   aiops-central --version
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { createLogger, SECRET_KEY_RE, SelfMetrics, systemClock } from '../../shared-schemas/src/runtime/index.js';
+import { createLogger, hideSecrets, SelfMetrics, systemClock } from '../../shared-schemas/src/runtime/index.js';
 import { CENTRAL_ROLES, CentralConfigError, loadCentralConfig } from './config/config.js';
 import type { CentralConfig, CentralRole } from './config/config.js';
 import { CentralService } from './service/service.js';
@@ -22,13 +22,7 @@ export interface MainIo {
 
 /** The resolved config as plain data, secret-named values replaced. */
 export function printableCentralConfig(cfg: CentralConfig): unknown {
-  const hide = (v: unknown, key = ''): unknown => {
-    if (SECRET_KEY_RE.test(key) && v !== undefined && v !== null && v !== '') return '[redacted]';
-    if (Array.isArray(v)) return v.map((x) => hide(x));
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hide(x, k)]));
-    return v;
-  };
-  return hide(cfg);
+  return hideSecrets(cfg);
 }
 
 export async function centralMain(argv: string[], io: MainIo): Promise<number> {

@@ -107,14 +107,7 @@ find_bin() {
 
 install() {
   find_bin >/dev/null && return 0
-  # Another session may hold the dpkg lock: retry a few times before giving up.
-  local i
-  for i in 1 2 3 4 5 6; do
-    if (apt_install prometheus-alertmanager); then break; fi
-    [ "$i" -eq 6 ] && die "could not install the prometheus-alertmanager package"
-    log "apt failed (lock held?), retrying in 10 s"
-    sleep 10
-  done
+  apt_install_retried prometheus-alertmanager
   find_bin >/dev/null || die "alertmanager binary not found after install"
   # The package's own service is not started here (no systemd in this environment); if it is
   # running anyway it listens on 9093, not on our port.
@@ -139,31 +132,13 @@ start() {
   rm -rf "$DATA"
   mkdir -p "$DATA"
   log "starting on 127.0.0.1:$PORT (webhook -> $WEBHOOK_URL, group_by [$group_by_yaml])"
-  nohup "$bin" \
+  launch "$bin" \
     --config.file="$CONF" \
     --storage.path="$DATA" \
     --web.listen-address="127.0.0.1:$PORT" \
     --web.external-url="http://127.0.0.1:$PORT" \
     --cluster.listen-address= \
-    --log.level=info \
-    >"$LOGFILE" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  wait_started alertmanager "$PIDFILE" "$LOGFILE" 60 ready
-  log "ready (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+    --log.level=info
 }
 
-status() {
-  if pid_alive "$PIDFILE"; then
-    echo "alertmanager running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, state $DIR"
-    return 0
-  fi
-  echo "alertmanager stopped (state $DIR)"
-  return 3
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop_pid "$PIDFILE" ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+dev_command "${1:-}"

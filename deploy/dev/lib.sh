@@ -39,6 +39,17 @@ apt_install() { # apt_install PACKAGE... (only the missing ones)
     || die "apt-get install ${missing[*]} failed"
 }
 
+apt_install_retried() { # apt_install_retried PACKAGE: apt_install, tried 6 times 10 s apart
+  # (another session may hold the dpkg lock); dies after the last failure
+  local i
+  for i in 1 2 3 4 5 6; do
+    if (apt_install "$1"); then return 0; fi
+    [ "$i" -eq 6 ] && die "could not install the $1 package"
+    log "apt failed (lock held?), retrying in 10 s"
+    sleep 10
+  done
+}
+
 pid_alive() { # pid_alive PIDFILE
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
@@ -110,4 +121,32 @@ stop_pid() { # stop_pid PIDFILE: TERM, wait up to 15 s, then KILL
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
   rm -f "$pf"
   log "stopped (pid $pid)"
+}
+
+launch() { # launch COMMAND...: runs the server in the background (output to $LOGFILE, pid to
+  # $PIDFILE) and waits up to 60 s for the script's ready() (see wait_started)
+  nohup "$@" >"$LOGFILE" 2>&1 </dev/null &
+  echo $! >"$PIDFILE"
+  wait_started "$DEV_NAME" "$PIDFILE" "$LOGFILE" 60 ready
+  log "ready (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+}
+
+pid_status() { # pid_status: whether the script's server runs (by $PIDFILE); 0 running, 3 stopped
+  if pid_alive "$PIDFILE"; then
+    echo "$DEV_NAME running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, state $DIR"
+    return 0
+  fi
+  echo "$DEV_NAME stopped (state $DIR)"
+  return 3
+}
+
+dev_command() { # dev_command ACTION: the command line of a script that runs one server on
+  # 127.0.0.1:$PORT with its state in $DIR and defines start(): start|stop|status (pid_status);
+  # anything else prints the usage (exit 2)
+  case "${1:-}" in
+    start) start ;;
+    stop) stop_pid "$PIDFILE" ;;
+    status) pid_status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  esac
 }

@@ -78,14 +78,7 @@ EOF
 
 install() {
   command -v prometheus >/dev/null 2>&1 && return 0
-  # Another session may hold the dpkg lock: retry a few times before giving up.
-  local i
-  for i in 1 2 3 4 5 6; do
-    if (apt_install prometheus); then break; fi
-    [ "$i" -eq 6 ] && die "could not install the prometheus package"
-    log "apt failed (lock held?), retrying in 10 s"
-    sleep 10
-  done
+  apt_install_retried prometheus
   command -v prometheus >/dev/null 2>&1 || die "prometheus binary not found after install"
   # The package's own service is not started here (no systemd in this environment); if it is
   # running anyway it listens on 9090, not on our port.
@@ -103,30 +96,12 @@ start() {
   local extra=()
   [ "$RW_RECEIVER" = 1 ] && extra+=(--web.enable-remote-write-receiver)
   log "starting on 127.0.0.1:$PORT${RW_URL:+ (remote_write -> $RW_URL)}${extra[0]:+ (remote-write receiver on)}"
-  nohup prometheus \
+  launch prometheus \
     --config.file="$CONF" \
     --storage.tsdb.path="$DATA" \
     --storage.tsdb.retention.time=2h \
     --web.listen-address="127.0.0.1:$PORT" \
-    ${extra[@]+"${extra[@]}"} \
-    >"$LOGFILE" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  wait_started prometheus "$PIDFILE" "$LOGFILE" 60 ready
-  log "ready (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+    ${extra[@]+"${extra[@]}"}
 }
 
-status() {
-  if pid_alive "$PIDFILE"; then
-    echo "prometheus running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, state $DIR"
-    return 0
-  fi
-  echo "prometheus stopped (state $DIR)"
-  return 3
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop_pid "$PIDFILE" ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+dev_command "${1:-}"

@@ -50,14 +50,7 @@ EOF
 
 install() {
   command -v victoria-metrics >/dev/null 2>&1 && return 0
-  # Another session may hold the dpkg lock: retry a few times before giving up.
-  local i
-  for i in 1 2 3 4 5 6; do
-    if (apt_install victoria-metrics); then break; fi
-    [ "$i" -eq 6 ] && die "could not install the victoria-metrics package"
-    log "apt failed (lock held?), retrying in 10 s"
-    sleep 10
-  done
+  apt_install_retried victoria-metrics
   command -v victoria-metrics >/dev/null 2>&1 || die "victoria-metrics binary not found after install"
 }
 
@@ -72,24 +65,7 @@ start() {
   local flags=()
   mapfile -t flags <<<"$wanted"
   log "starting on 127.0.0.1:$PORT (data $DATA)"
-  nohup victoria-metrics "${flags[@]}" >"$LOGFILE" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  wait_started victoria-metrics "$PIDFILE" "$LOGFILE" 60 ready
-  log "ready (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+  launch victoria-metrics "${flags[@]}"
 }
 
-status() {
-  if pid_alive "$PIDFILE"; then
-    echo "victoria-metrics running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, state $DIR"
-    return 0
-  fi
-  echo "victoria-metrics stopped (state $DIR)"
-  return 3
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop_pid "$PIDFILE" ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+dev_command "${1:-}"

@@ -18,8 +18,9 @@ import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
-import { createLogger, parseDuration, SelfMetrics, systemClock } from '../../shared-schemas/src/runtime/index.js';
+import { Command } from 'commander';
+import { createLogger, SelfMetrics, systemClock } from '../../shared-schemas/src/runtime/index.js';
+import { positiveDurationArg } from '../../central/src/cli/duration-arg.js';
 import { resolveCentralConfig } from '../../central/src/config/config.js';
 import { CentralService } from '../../central/src/service/service.js';
 import { LiveFleet } from '../../simulators/fleet/index.js';
@@ -45,11 +46,7 @@ async function freePort(preferred: number): Promise<number> {
   return (await tryPort(preferred)) ?? (await tryPort(0))!;
 }
 
-function durationArg(v: string): number {
-  const ms = parseDuration(v);
-  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`must be a duration such as 3m or 90s (got "${v}")`);
-  return ms;
-}
+const durationArg = positiveDurationArg('3m or 90s');
 
 interface AlertRow {
   status: string;

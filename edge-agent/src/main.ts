@@ -19,7 +19,7 @@ import type { AgentConfig } from './config/config.js';
 import { AgentService } from './service/service.js';
 import { checkEnrollment, ensureCredentials } from './enrollment/index.js';
 import type { EnsuredCredentials } from './enrollment/index.js';
-import { createLogger } from '../../shared-schemas/src/runtime/index.js';
+import { createLogger, hideSecrets } from '../../shared-schemas/src/runtime/index.js';
 import type { Logger } from '../../shared-schemas/src/runtime/index.js';
 import { SelfMetrics } from '../../shared-schemas/src/runtime/index.js';
 import { StatusServer } from './telemetry/status-server.js';
@@ -29,12 +29,7 @@ const SECRET_KEY = /pass(word)?|secret|token|private|^key$|_key$|authorization/i
 
 /** The resolved config as plain data, secrets replaced. */
 export function printableConfig(cfg: AgentConfig): Record<string, unknown> {
-  const hide = (v: unknown, key = ''): unknown => {
-    if (SECRET_KEY.test(key) && v !== undefined && v !== null && v !== '') return '[redacted]';
-    if (Array.isArray(v)) return v.map((x) => hide(x));
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hide(x, k)]));
-    return v;
-  };
+  const hide = (v: unknown) => hideSecrets(v, SECRET_KEY);
   const section = (kind: string) =>
     Object.fromEntries([...cfg.components.values()].filter((c) => c.kind === kind).map((c) => [c.id, hide(c.config)]));
   const { id, tenant, dataDir, enrollment } = cfg.agent;

@@ -20,7 +20,7 @@ import type { FactoryRegistry } from '../../edge-agent/src/config/config.js';
 import type { AnyFactory, Exporter, ExporterFactory } from '../../edge-agent/src/component.js';
 import type { Labels, MetricSample } from '../../edge-agent/src/pdata.js';
 import { AgentService } from '../../edge-agent/src/service/service.js';
-import { SelfMetrics, silentLogger, systemClock } from '../../shared-schemas/src/runtime/index.js';
+import { metricSum, SelfMetrics, silentLogger, systemClock } from '../../shared-schemas/src/runtime/index.js';
 import type { Clock, Logger } from '../../shared-schemas/src/runtime/index.js';
 import { DEFAULT_TIER1_CONFIG } from '../../wasm-detectors/src/index.js';
 import { injectFaults } from '../faults/index.js';
@@ -221,11 +221,8 @@ export function planTimeline(
 
 export type FleetEvent = 'started' | 'progress' | 'fault_onset' | 'fault_end' | 'ended' | 'stopped';
 
-export interface FleetAgentStatus {
-  agentId: string;
-  host: string;
-  series: number;
-  connected: boolean;
+/** Counters of one agent (FleetAgentStatus), or their sums over the fleet (FleetStatus). */
+export interface FleetCounters {
   /** Samples the agent's pipeline accepted from the driver. */
   samplesFed: number;
   /** Feature windows closed and handed to the exporter. */
@@ -239,7 +236,14 @@ export interface FleetAgentStatus {
   droppedSamples: number;
 }
 
-export interface FleetStatus {
+export interface FleetAgentStatus extends FleetCounters {
+  agentId: string;
+  host: string;
+  series: number;
+  connected: boolean;
+}
+
+export interface FleetStatus extends FleetCounters {
   event: FleetEvent;
   /** Clock time of this report. */
   atMs: number;
@@ -251,13 +255,6 @@ export interface FleetStatus {
   /** Steps fed so far, of stepsTotal (backfill included). */
   stepsFed: number;
   stepsTotal: number;
-  samplesFed: number;
-  windows: number;
-  framesCreated: number;
-  framesAcked: number;
-  framesDropped: number;
-  flaggedSamples: number;
-  droppedSamples: number;
   /** Pushes the pipeline refused, and samples pushed while an agent was not running. */
   feedErrors: number;
   faultActive: boolean;
@@ -291,18 +288,6 @@ interface RunningAgent {
 
 /** Samples per agent and push during the backfill, at most (whole steps; at least one step). */
 const BACKFILL_CHUNK_SAMPLES = 10_000;
-
-async function metricSum(sm: SelfMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = sm.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const data = await m.get();
-  let sum = 0;
-  for (const v of data.values) {
-    const l = v.labels as Record<string, string | number>;
-    if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
-  }
-  return sum;
-}
 
 /** The agent config the fleet runs each simulated host with (the agent's own defaults elsewhere). */
 export function fleetAgentConfig(o: ResolvedFleetOptions, agentId: string, dataDir: string, creds: FleetCredentials | undefined): Record<string, unknown> {

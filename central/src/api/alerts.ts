@@ -8,7 +8,7 @@ import { ApiError } from '../gateway/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { AlertIngestError, parseAlertBody } from '../receivers/alerts/index.js';
 import type { AlertStore, StoredAlert } from '../storage/index.js';
-import { ERR, LabelsSchema, storageToApi, tenantOf, timeParam } from './common.js';
+import { ERR, labelFilters, LabelsSchema, storageToApi, tenantOf, timeParam } from './common.js';
 
 export interface AlertRoutesDeps {
   alerts: AlertStore;
@@ -42,7 +42,7 @@ export function alertJson(a: StoredAlert): z.output<typeof AlertOut> {
   };
 }
 
-const LABEL_FILTER = /^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$/s;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export function registerAlertRoutes(gateway: Gateway, deps: AlertRoutesDeps): void {
   gateway.route({
@@ -96,18 +96,12 @@ export function registerAlertRoutes(gateway: Gateway, deps: AlertRoutesDeps): vo
       .strict(),
     responses: { 200: { description: 'Alerts', body: z.object({ alerts: z.array(AlertOut) }) }, 400: ERR[400], 503: ERR[503] },
     handler: async (ctx) => {
-      const labels: Record<string, string> = {};
-      const filters = ctx.query.label === undefined ? [] : Array.isArray(ctx.query.label) ? ctx.query.label : [ctx.query.label];
-      for (const f of filters) {
-        const m = LABEL_FILTER.exec(f);
-        if (!m) throw new ApiError(400, 'invalid_request', `label filter ${JSON.stringify(f.slice(0, 64))} must be name=value`, { field: 'query.label' });
-        labels[m[1]!] = m[2]!;
-      }
+      const labels = labelFilters(ctx.query.label, LABEL_NAME);
       try {
         const list = await deps.alerts.list(tenantOf(ctx.principal), {
           ...(ctx.query.status ? { status: ctx.query.status } : {}),
           ...(ctx.query.since !== undefined ? { sinceMs: ctx.query.since } : {}),
-          ...(filters.length > 0 ? { labels } : {}),
+          ...(ctx.query.label !== undefined ? { labels } : {}),
           limit: ctx.query.limit,
         });
         return { status: 200, body: { alerts: list.map(alertJson) } };

@@ -50,6 +50,23 @@ export const timeParam = z.string().transform((v, ctx) => {
   }
 });
 
+/**
+ * `label=name=value` query parameters (one or repeated) as a label record, split at the first
+ * "="; `validName` narrows the names accepted (default: any non-empty one). A bad filter is a
+ * 400 on query.label.
+ */
+export function labelFilters(param: string | string[] | undefined, validName?: RegExp): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const f of param === undefined ? [] : Array.isArray(param) ? param : [param]) {
+    const i = f.indexOf('=');
+    if (i < 1 || (validName !== undefined && !validName.test(f.slice(0, i)))) {
+      throw new ApiError(400, 'invalid_request', `label filter ${JSON.stringify(f.slice(0, 64))} must be name=value`, { field: 'query.label' });
+    }
+    labels[f.slice(0, i)] = f.slice(i + 1);
+  }
+  return labels;
+}
+
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
 

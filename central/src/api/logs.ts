@@ -8,7 +8,7 @@ import { ApiError } from '../gateway/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { LOG_LEVELS } from '../storage/index.js';
 import type { LogRecord, LogStore } from '../storage/index.js';
-import { ERR, LabelsSchema, storageToApi, tenantOf, timeParam } from './common.js';
+import { ERR, labelFilters, LabelsSchema, storageToApi, tenantOf, timeParam } from './common.js';
 
 export interface LogRoutesDeps {
   logs: LogStore;
@@ -87,12 +87,7 @@ export function registerLogRoutes(gateway: Gateway, deps: LogRoutesDeps): void {
     handler: async (ctx) => {
       const q = ctx.query;
       if (q.end <= q.start) throw new ApiError(400, 'invalid_request', 'end must be after start', { field: 'query.end' });
-      const labels: Record<string, string> = {};
-      for (const f of q.label === undefined ? [] : Array.isArray(q.label) ? q.label : [q.label]) {
-        const i = f.indexOf('=');
-        if (i < 1) throw new ApiError(400, 'invalid_request', `label filter ${JSON.stringify(f.slice(0, 64))} must be name=value`, { field: 'query.label' });
-        labels[f.slice(0, i)] = f.slice(i + 1);
-      }
+      const labels = labelFilters(q.label);
       try {
         const lines = await deps.logs.query({ tenant: tenantOf(ctx.principal), startMs: q.start, endMs: q.end, labels, ...(q.level ? { level: q.level } : {}), ...(q.contains ? { contains: q.contains } : {}), limit: q.limit });
         return { status: 200, body: { lines: lines.map((l) => ({ ts: new Date(l.tsMs).toISOString(), level: l.level, labels: l.labels, line: l.message })) } };

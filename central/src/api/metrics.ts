@@ -223,6 +223,8 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
       return z.NEVER;
     }
   });
+  /** The series and time range both query routes take. */
+  const rangeParams = { selector: selectorParam, start: timeParam, end: timeParam };
   const withTenant = (tenant: string, sel: ReturnType<typeof parseSelector>) =>
     tenant === deps.defaultTenant ? sel : { ...sel, matchers: [...sel.matchers.filter((m) => m.name !== 'tenant'), { name: 'tenant', op: '=' as const, value: tenant }] };
   const range = (q: { start: number; end: number }) => {
@@ -238,9 +240,7 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
     tags: ['metrics'],
     query: z
       .object({
-        selector: selectorParam,
-        start: timeParam,
-        end: timeParam,
+        ...rangeParams,
         resolution: z.enum(['raw', '1m', '5m', 'auto']).default('auto'),
         max_series: z.coerce.number().int().min(1).max(10_000).default(1000),
       })
@@ -300,9 +300,7 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
     tags: ['metrics'],
     query: z
       .object({
-        selector: selectorParam,
-        start: timeParam,
-        end: timeParam,
+        ...rangeParams,
         max_series: z.coerce.number().int().min(1).max(10_000).default(100),
       })
       .strict(),

@@ -12,9 +12,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { API_KEY_SCOPES, openSqliteStores } from '../storage/index.js';
 import type { ApiKeyScope } from '../storage/index.js';
-import { parseDuration } from '../../../shared-schemas/src/runtime/index.js';
 import { loadCentralConfig } from '../config/config.js';
 import { centralDatabasePath } from '../service/paths.js';
+import { positiveDurationArg } from './duration-arg.js';
 
 export interface CliIo {
   out(s: string): void;
@@ -122,11 +122,6 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
     if (list.length === 0) throw new InvalidArgumentError('give at least one scope');
     return list as ApiKeyScope[];
   };
-  const durationArg = (v: string): number => {
-    const ms = parseDuration(v);
-    if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`must be a duration such as 30m, 12h or 90d (got "${v.slice(0, 40)}")`);
-    return ms;
-  };
 
   const keys = program.command('keys').description('API keys (runs on the central host, on its database)');
   keys
@@ -135,7 +130,7 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
     .requiredOption('--name <name>', 'what the key is for, e.g. "grafana" or "ci"')
     .requiredOption('--scope <list>', `comma-separated: ${API_KEY_SCOPES.join(', ')}`, scopes)
     .option('--tenant <tenant>', 'tenant the key acts for (default: the config\'s tenant)')
-    .option('--expires <duration>', 'lifetime, e.g. 90d (default: never)', durationArg)
+    .option('--expires <duration>', 'lifetime, e.g. 90d (default: never)', positiveDurationArg('30m, 12h or 90d', 40))
     .action(async (o: { name: string; scope: ApiKeyScope[]; tenant?: string; expires?: number }) => {
       await withStores(async (s) => {
         const tenant = o.tenant ?? loadCentralConfig(g().config, io.env).tenant;

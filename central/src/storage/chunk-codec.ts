@@ -134,13 +134,9 @@ export class ChunkEncoder {
       const t = ts[i]!;
       const tp0 = tp;
       const vp0 = vp;
-      if (i === from) tp = writeUnsigned(tb, tp, t);
-      else if (i === from + 1) tp = writeUnsigned(tb, tp, (prevDelta = t - prevT));
-      else {
-        const delta = t - prevT;
-        tp = writeSigned(tb, tp, delta - prevDelta);
-        prevDelta = delta;
-      }
+      const delta = t - prevT;
+      tp = writeTimestamp(tb, tp, i - from, t, delta, prevDelta);
+      prevDelta = delta;
       vp = writeSigned(vb, vp, m - prevM);
       if (i > from && head + tp + vp > maxBytes) {
         tp = tp0;
@@ -150,16 +146,9 @@ export class ChunkEncoder {
       prevT = t;
       prevM = m;
     }
-    const count = i - from;
-    const out = this.out;
-    out[0] = CHUNK_KIND_DECIMAL;
-    out[1] = k;
-    let pos = writeUnsigned(out, 2, count);
-    out.set(tb.subarray(0, tp), pos);
-    pos += tp;
-    out.set(vb.subarray(0, vp), pos);
-    this.len = pos + vp;
-    return count;
+    this.out[0] = CHUNK_KIND_DECIMAL;
+    this.out[1] = k;
+    return this.assemble(2, i - from, tp, vp);
   }
 
   private encodeF64(ts: ArrayLike<number>, vs: ArrayLike<number>, from: number, end: number, maxBytes: number): number {
@@ -174,13 +163,9 @@ export class ChunkEncoder {
     for (; i < end; i++) {
       const t = ts[i]!;
       const tp0 = tp;
-      if (i === from) tp = writeUnsigned(tb, tp, t);
-      else if (i === from + 1) tp = writeUnsigned(tb, tp, (prevDelta = t - prevT));
-      else {
-        const delta = t - prevT;
-        tp = writeSigned(tb, tp, delta - prevDelta);
-        prevDelta = delta;
-      }
+      const delta = t - prevT;
+      tp = writeTimestamp(tb, tp, i - from, t, delta, prevDelta);
+      prevDelta = delta;
       if (i > from && head + tp + vp + 8 > maxBytes) {
         tp = tp0;
         break;
@@ -189,16 +174,33 @@ export class ChunkEncoder {
       vp += 8;
       prevT = t;
     }
-    const count = i - from;
+    this.out[0] = CHUNK_KIND_F64;
+    return this.assemble(1, i - from, tp, vp);
+  }
+
+  /**
+   * Writes the sample count at `headerEnd` (after the kind byte(s) the caller wrote), then the
+   * first `tp` bytes of the timestamp scratch and the first `vp` of the value scratch behind it.
+   */
+  private assemble(headerEnd: number, count: number, tp: number, vp: number): number {
     const out = this.out;
-    out[0] = CHUNK_KIND_F64;
-    let pos = writeUnsigned(out, 1, count);
+    let pos = writeUnsigned(out, headerEnd, count);
     out.set(this.tbuf.subarray(0, tp), pos);
     pos += tp;
     out.set(this.vbuf.subarray(0, vp), pos);
     this.len = pos + vp;
     return count;
   }
+}
+
+/**
+ * The `j`-th timestamp of a chunk (`delta` = t - the previous one, `prevDelta` the one before):
+ * t0 and t1 - t0 unsigned, then the delta-of-delta signed; returns the position after it.
+ */
+function writeTimestamp(buf: Uint8Array, pos: number, j: number, t: number, delta: number, prevDelta: number): number {
+  if (j === 0) return writeUnsigned(buf, pos, t);
+  if (j === 1) return writeUnsigned(buf, pos, delta);
+  return writeSigned(buf, pos, delta - prevDelta);
 }
 
 /** Unsigned varint of an integer in 0..2^53 at `pos`; returns the position after it. */

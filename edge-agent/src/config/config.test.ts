@@ -3,21 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildRegistry } from '../components.js';
 import { ConfigError } from '../errors.js';
-import { fakeExporterFactory, fakeReceiverFactory } from '../testing/fake-components.js';
+import { registryWithFakes } from '../testing/fake-components.js';
 import { parseConfigText, readConfigFile, resolveConfig } from './config.js';
-import type { FactoryRegistry } from './config.js';
 import { parseBytes, parseDuration } from '../../../shared-schemas/src/runtime/index.js';
-
-function registry(): FactoryRegistry {
-  const base = buildRegistry();
-  return {
-    receivers: new Map([...base.receivers, ['fake', fakeReceiverFactory({ calls: [] }, new Map())]]),
-    processors: base.processors,
-    exporters: new Map([...base.exporters, ['fakeout', fakeExporterFactory({ calls: [] }, [])]]),
-  };
-}
 
 const minimal = `
 receivers:
@@ -35,7 +24,7 @@ pipelines:
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
   try {
-    resolveConfig(parseConfigText(text), registry(), env);
+    resolveConfig(parseConfigText(text), registryWithFakes(), env);
   } catch (e) {
     assert.ok(e instanceof ConfigError, `ConfigError expected, got ${(e as Error).name}`);
     return e.message;
@@ -45,7 +34,7 @@ function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
 
 describe('agent config', () => {
   it('resolves a minimal config with defaults', () => {
-    const c = resolveConfig(parseConfigText(minimal), registry(), {});
+    const c = resolveConfig(parseConfigText(minimal), registryWithFakes(), {});
     assert.equal(c.agent.tenant, 'default');
     assert.equal(c.features.windowMs, 10_000);
     assert.equal(c.telemetry.listen, '127.0.0.1:9464');
@@ -85,12 +74,12 @@ pipelines:
 
   it('takes values from the environment: ${env:X} in the file, AIOPS_AGENT__ overrides for unset keys', () => {
     const text = minimal + 'agent:\n  tenant: ${env:TENANT}\n';
-    const c = resolveConfig(parseConfigText(text), registry(), { TENANT: 'shop', AIOPS_AGENT__AGENT__ID: 'edge-7', AIOPS_AGENT__AGENT__TENANT: 'ignored', AIOPS_AGENT__FEATURES__WINDOW: '30s' });
+    const c = resolveConfig(parseConfigText(text), registryWithFakes(), { TENANT: 'shop', AIOPS_AGENT__AGENT__ID: 'edge-7', AIOPS_AGENT__AGENT__TENANT: 'ignored', AIOPS_AGENT__FEATURES__WINDOW: '30s' });
     assert.equal(c.agent.tenant, 'shop', 'the file wins over the environment');
     assert.equal(c.agent.id, 'edge-7');
     assert.equal(c.features.windowMs, 30_000);
     assert.match(problems(minimal + 'agent:\n  tenant: ${NOPE}\n'), /agent\.tenant refers to environment variable NOPE, which is not set/);
-    assert.equal(resolveConfig(parseConfigText(minimal + 'agent:\n  tenant: ${env:NOPE:-fallback}\n'), registry(), {}).agent.tenant, 'fallback');
+    assert.equal(resolveConfig(parseConfigText(minimal + 'agent:\n  tenant: ${env:NOPE:-fallback}\n'), registryWithFakes(), {}).agent.tenant, 'fallback');
   });
 
   it('never echoes the value of a secret-named key in an error', () => {
@@ -105,7 +94,7 @@ pipelines:
     writeFileSync(f, 'receivers:\n  fake: {\n  bad: [\n');
     assert.throws(() => readConfigFile(f), (e: unknown) => e instanceof ConfigError && /agent\.yaml:\d+:\d+/.test(e.message));
     assert.throws(() => readConfigFile(join(dir, 'missing.yaml')), /cannot read config file/);
-    assert.throws(() => resolveConfig([1, 2], registry(), {}), /\(root\) must be a mapping/);
+    assert.throws(() => resolveConfig([1, 2], registryWithFakes(), {}), /\(root\) must be a mapping/);
     writeFileSync(f, 'a: 1\na: 2\n');
     assert.throws(() => readConfigFile(f), /unique|duplicate/i);
   });

@@ -6,25 +6,14 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildRegistry } from '../components.js';
 import { parseConfigText, resolveConfig } from '../config/config.js';
-import type { FactoryRegistry } from '../config/config.js';
 import { ConfigError } from '../errors.js';
 import { main, printableConfig } from '../main.js';
-import { fakeExporterFactory, fakeReceiverFactory } from '../testing/fake-components.js';
+import { registryWithFakes } from '../testing/fake-components.js';
 import { startCentral } from './testdata/central.js';
 import type { TestCentral } from './testdata/central.js';
 
 const TOKEN = `aiops_e_0123456789abcdef_${'T'.repeat(43)}`;
-
-function registry(): FactoryRegistry {
-  const base = buildRegistry();
-  return {
-    receivers: new Map([...base.receivers, ['fake', fakeReceiverFactory({ calls: [] }, new Map())]]),
-    processors: base.processors,
-    exporters: new Map([...base.exporters, ['fakeout', fakeExporterFactory({ calls: [] }, [])]]),
-  };
-}
 
 const pipeline = `
 receivers: { fake: {} }
@@ -33,7 +22,7 @@ pipelines: { metrics: { receivers: [fake], exporters: [fakeout] } }
 `;
 
 function resolve(agent: string, env: NodeJS.ProcessEnv = {}) {
-  return resolveConfig(parseConfigText(`${agent}\n${pipeline}`), registry(), env);
+  return resolveConfig(parseConfigText(`${agent}\n${pipeline}`), registryWithFakes(), env);
 }
 
 function problems(agent: string, env: NodeJS.ProcessEnv = {}): string {
@@ -165,7 +154,7 @@ pipelines: { metrics: { receivers: [hostmetrics], exporters: [mqtt] } }
     const creds = join(dir, 'enrolled.yaml.data', 'credentials.json');
     const { ensureCredentials } = await import('./index.js');
     const { silentLogger } = await import('../../../shared-schemas/src/runtime/index.js');
-    const cfg = resolveConfig(parseConfigText(`agent: { id: cli-1, data_dir: ${JSON.stringify(join(dir, 'enrolled.yaml.data'))}, enrollment: { url: "${central.url}" } }\n${pipeline}`), registry(), { AIOPS_ENROLLMENT_TOKEN: await central.token({ tenant: 'shop' }) });
+    const cfg = resolveConfig(parseConfigText(`agent: { id: cli-1, data_dir: ${JSON.stringify(join(dir, 'enrolled.yaml.data'))}, enrollment: { url: "${central.url}" } }\n${pipeline}`), registryWithFakes(), { AIOPS_ENROLLMENT_TOKEN: await central.token({ tenant: 'shop' }) });
     await ensureCredentials({ config: cfg.agent.enrollment!, agent: cfg.agent, logger: silentLogger() });
     const ok = await run(['--check-config', '--config', f]);
     assert.equal(ok.code, 0, ok.err);

@@ -2,6 +2,8 @@
 // lifecycle calls and move data, nothing else.
 import { z } from 'zod';
 import type { ExporterFactory, MetricsConsumer, ReceiverFactory } from '../component.js';
+import { buildRegistry } from '../components.js';
+import type { FactoryRegistry } from '../config/config.js';
 import type { FeatureWindow } from '../pdata.js';
 
 export interface CallLog {
@@ -52,5 +54,15 @@ export function fakeExporterFactory(log: CallLog, windows: FeatureWindow[]): Exp
         },
       };
     },
+  };
+}
+
+/** The agent's own factories plus `fake` and `fakeout` (their calls and data not kept), for config tests. */
+export function registryWithFakes(): FactoryRegistry {
+  const base = buildRegistry();
+  return {
+    receivers: new Map([...base.receivers, ['fake', fakeReceiverFactory({ calls: [] }, new Map())]]),
+    processors: base.processors,
+    exporters: new Map([...base.exporters, ['fakeout', fakeExporterFactory({ calls: [] }, [])]]),
   };
 }

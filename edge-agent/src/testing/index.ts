@@ -1,16 +1,17 @@
 // Test helpers shared by every component's tests: settings with a silent logger and a private
-// metrics registry, recording consumers, a manual clock, and the lifecycle contract that every
-// component passes (CONVENTIONS 14). Not part of the agent's runtime surface.
+// metrics registry, recording consumers, a manual clock, a free loopback port, and the lifecycle
+// contract that every component passes (CONVENTIONS 14). Not part of the agent's runtime surface.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock, Component, ComponentSettings, MetricsConsumer, WindowConsumer } from '../component.js';
 import { systemClock } from '../component.js';
 import type { FeatureWindow, MetricBatch } from '../pdata.js';
-import { silentLogger } from '../../../shared-schemas/src/runtime/index.js';
-import { SelfMetrics } from '../../../shared-schemas/src/runtime/index.js';
+import { metricSum, SelfMetrics, silentLogger } from '../../../shared-schemas/src/runtime/index.js';
 
 export interface TestSettings extends ComponentSettings {
   selfMetrics: SelfMetrics;
@@ -28,17 +29,18 @@ export function testSettings(id: string, opts: { clock?: Clock; dataDir?: string
   };
 }
 
-/** Reads one self-metric's value (summed over label sets matching `labels`). */
-export async function metricValue(settings: TestSettings, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = settings.selfMetrics.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const data = await m.get();
-  let sum = 0;
-  for (const v of data.values) {
-    const l = v.labels as Record<string, string | number>;
-    if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
-  }
-  return sum;
+/** Reads one self-metric's value (summed over label sets matching `labels`); any settings with a `selfMetrics`, agent or central. */
+export async function metricValue(settings: { selfMetrics: SelfMetrics }, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricSum(settings.selfMetrics, name, labels);
+}
+
+/** A loopback port nothing listens on (just released). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 export class RecordingMetrics implements MetricsConsumer {

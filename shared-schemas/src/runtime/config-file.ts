@@ -1,6 +1,7 @@
 // The config-file mechanics the agent and central share (CONVENTIONS 7): YAML text with the
 // syntax error located, environment overrides for keys the file leaves out, and zod issues
-// turned into `path message (got value)` lines that never echo a secret-named key's value.
+// turned into `path message (got value)` lines that never echo a secret-named key's value (nor
+// does --print-config: hideSecrets).
 import { parse as parseYaml, parseDocument } from 'yaml';
 import type { z } from 'zod';
 
@@ -11,6 +12,17 @@ export interface ConfigIssue {
 
 /** Keys whose values are never echoed in errors (passwords, tokens, private keys...). */
 export const SECRET_KEY_RE = /pass(word)?|secret|token|private|credential|api_?key|authorization/i;
+
+/**
+ * A config value as plain data to print, with the value of every key matching `secretKey` (at
+ * any depth, unless empty) replaced by "[redacted]".
+ */
+export function hideSecrets(v: unknown, secretKey: RegExp = SECRET_KEY_RE, key = ''): unknown {
+  if (secretKey.test(key) && v !== undefined && v !== null && v !== '') return '[redacted]';
+  if (Array.isArray(v)) return v.map((x) => hideSecrets(x, secretKey));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hideSecrets(x, secretKey, k)]));
+  return v;
+}
 
 /** A value as config errors show it: JSON, cut at 80 characters. */
 export function showConfigValue(v: unknown): string {

@@ -4,10 +4,10 @@
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { CodedError } from './errors.js';
-export { applyEnvOverrides, configIssues, parseYamlConfig, SECRET_KEY_RE, showConfigValue } from './config-file.js';
+export { applyEnvOverrides, configIssues, hideSecrets, parseYamlConfig, SECRET_KEY_RE, showConfigValue } from './config-file.js';
 export type { ConfigIssue } from './config-file.js';
 export { byteSize, duration, parseBytes, parseDuration } from './duration.js';
 export { createLogger, REDACT_PATHS, silentLogger } from './logger.js';
 export type { LogLevel, Logger } from './logger.js';
-export { ComponentMetrics, SelfMetrics } from './self-metrics.js';
+export { ComponentMetrics, metricSum, SelfMetrics } from './self-metrics.js';
 export type { BoundCounter, BoundGauge, BoundHistogram, LabelValues } from './self-metrics.js';

@@ -51,6 +51,22 @@ export class SelfMetrics {
   }
 }
 
+/**
+ * One metric's current value in `sm`, summed over the label sets that match every entry of
+ * `labels` (values compared as strings); 0 when the metric was never created.
+ */
+export async function metricSum(sm: SelfMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = sm.registry.getSingleMetric(name);
+  if (!m) return 0;
+  const data = await m.get();
+  let sum = 0;
+  for (const v of data.values) {
+    const l = v.labels as Record<string, string | number>;
+    if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
+  }
+  return sum;
+}
+
 export class ComponentMetrics {
   constructor(
     private readonly root: SelfMetrics,

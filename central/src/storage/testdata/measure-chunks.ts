@@ -16,6 +16,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+// A seeded PRNG so every run writes the same values.
+import { mulberry32 as rng } from '../../../../simulators/replay/index.js';
 import { SqliteMetricStore } from '../metric-store.js';
 import type { MetricSample, RangeQuery } from '../types.js';
 
@@ -27,18 +29,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-/** A PRNG (mulberry32) so every run writes the same values. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bytes per table (with its indexes) after a full checkpoint, from SQLite's dbstat. */
 function tableBytes(path: string): Map<string, number> {

@@ -47,18 +47,8 @@ export function testSettings(id = 'tsdb/remote_write', clock: Clock = new Record
   return { id, logger: logs.logger, metrics: selfMetrics.forComponent(id), clock, selfMetrics, logs };
 }
 
-/** One self-metric's value, summed over the label sets matching `labels`. */
-export async function metricValue(settings: TestSettings, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = settings.selfMetrics.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const data = await m.get();
-  let sum = 0;
-  for (const v of data.values) {
-    const l = v.labels as Record<string, string | number>;
-    if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
-  }
-  return sum;
-}
+/** One self-metric's value, summed over the label sets matching `labels`; a free loopback port (the shared test toolkit's). */
+export { freePort, metricValue } from '../../../../edge-agent/src/testing/index.js';
 
 export interface DecodedSeries {
   /** In wire order. */
@@ -146,13 +136,4 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** A loopback port nothing listens on (just released). */
-export async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }

@@ -83,6 +83,17 @@ export function runTsdbSuite(title: string, getPeer: () => TsdbPeer, opts: Suite
       const finite = samples.filter((s) => Number.isFinite(s.value));
       if (finite.length > 0) assert.equal((await reference.writeSamples(finite)).rejected.length, 0);
     };
+    /** A new exporter sends `aiops_ooo` samples one request each (flushed in between), in this order. */
+    const writeOneByOne = async (points: Array<[tsMs: number, value: number]>) => {
+      const labels = { __name__: 'aiops_ooo', ...R };
+      const settings = testSettings();
+      const e = await exporter({}, settings);
+      for (const [tsMs, value] of points) {
+        await e.consumeSamples([{ labels, tsMs, value }]);
+        await flushed(e);
+      }
+      return { e, settings };
+    };
     const scoped = (sel: SeriesSelector): SeriesSelector => ({ ...sel, matchers: [...sel.matchers, { name: 'aiops_test_run', op: '=', value: run }] });
     /** The adapter's answer once it has `n` series (data becomes visible asynchronously on some TSDBs). */
     const readBack = async (q: RangeQuery, n: number): Promise<SeriesPoints[]> => {
@@ -257,17 +268,7 @@ export function runTsdbSuite(title: string, getPeer: () => TsdbPeer, opts: Suite
     if (opts.refusesOutOfOrder) {
       it('a batch refused with 400 (out of order, duplicate timestamp) is counted and dropped, not retried', async (t) => {
         if (!peerReady(t, getPeer())) return;
-        const L = { __name__: 'aiops_ooo', ...R };
-        const settings = testSettings();
-        const e = await exporter({}, settings);
-        await e.consumeSamples([{ labels: L, tsMs: B + 2 * MIN, value: 1 }]);
-        await flushed(e);
-        await e.consumeSamples([{ labels: L, tsMs: B + MIN, value: 2 }]);
-        await flushed(e);
-        await e.consumeSamples([{ labels: L, tsMs: B + 2 * MIN, value: 3 }]);
-        await flushed(e);
-        await e.consumeSamples([{ labels: L, tsMs: B + 3 * MIN, value: 4 }]);
-        await flushed(e);
+        const { e, settings } = await writeOneByOne([[B + 2 * MIN, 1], [B + MIN, 2], [B + 2 * MIN, 3], [B + 3 * MIN, 4]]);
         assert.equal(await metricValue(settings, 'aiops_central_tsdb_write_samples_rejected_total', { status: '400' }), 2);
         assert.equal(await metricValue(settings, 'aiops_central_tsdb_write_requests_total', { outcome: 'rejected' }), 2);
         assert.equal(await metricValue(settings, 'aiops_central_tsdb_write_retries_total'), 0, 'never retried');
@@ -283,13 +284,7 @@ export function runTsdbSuite(title: string, getPeer: () => TsdbPeer, opts: Suite
     } else {
       it('accepts samples older than the series newest (no out-of-order refusal on this TSDB)', async (t) => {
         if (!peerReady(t, getPeer())) return;
-        const L = { __name__: 'aiops_ooo', ...R };
-        const settings = testSettings();
-        const e = await exporter({}, settings);
-        await e.consumeSamples([{ labels: L, tsMs: B + 2 * MIN, value: 1 }]);
-        await flushed(e);
-        await e.consumeSamples([{ labels: L, tsMs: B + MIN, value: 2 }]);
-        await flushed(e);
+        const { settings } = await writeOneByOne([[B + 2 * MIN, 1], [B + MIN, 2]]);
         assert.equal(await metricValue(settings, 'aiops_central_tsdb_write_samples_sent_total'), 2);
         assert.equal(await metricValue(settings, 'aiops_central_tsdb_write_requests_total', { outcome: 'rejected' }), 0);
         const got = await readBack({ selector: scoped({ name: 'aiops_ooo', matchers: [] }), startMs: B, endMs: B + 5 * MIN, resolution: 'raw' }, 1);

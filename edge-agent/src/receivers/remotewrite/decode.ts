@@ -251,14 +251,8 @@ export function decodeRemoteWriteBody(body: Uint8Array, limits: WriteLimits): { 
   const series: RemoteWriteSeries[] = [];
   let samples = 0;
   for (const ts of decoded.series) {
-    const labels: Record<string, string> = {};
-    let dup = false;
-    for (const l of ts.labels) {
-      if (Object.prototype.hasOwnProperty.call(labels, l.name)) dup = true;
-      else if (l.name === '__proto__') Object.defineProperty(labels, l.name, { value: l.value, enumerable: true, writable: true, configurable: true });
-      else labels[l.name] = l.value;
-    }
-    if (dup) {
+    const labels = labelRecord(ts.labels);
+    if (labels === undefined) {
       droppedSeries++;
       firstProblem ??= 'invalid_labels: a label name appears twice';
       continue;
@@ -344,6 +338,33 @@ interface ColumnsContext {
 }
 
 /**
+ * Reads the fields of one Sample in [p, subEnd) (1: double, 2: int64 varint; the last of each
+ * wins, a missing one is 0) into the context's columns at `k`. False where the fast path gives
+ * up: another field or wire type, a bad varint, a field running past `subEnd`.
+ */
+function readSample(c: ColumnsContext, p: number, subEnd: number, k: number): boolean {
+  const { bytes, dv, cursor } = c;
+  let value = 0;
+  let time = 0;
+  while (p < subEnd) {
+    const t = bytes[p++]!;
+    if (t === 0x09 && p + 8 <= subEnd) {
+      value = dv.getFloat64(p, true);
+      p += 8;
+    } else if (t === 0x10) {
+      cursor.pos = p;
+      time = readInt64(bytes, cursor, subEnd);
+      if (Number.isNaN(time)) return false;
+      p = cursor.pos;
+    } else return false;
+  }
+  if (p !== subEnd) return false;
+  c.ts[k] = time;
+  c.vs[k] = value;
+  return true;
+}
+
+/**
  * Reads the canonical encoding of one TimeSeries (labels as {1: string, 2: string}, samples as
  * {1: double, 2: int64 varint}, anything else skipped as protobufjs skips unknown fields) into
  * the context's columns from `at`. Returns the label set (frozen), null when a label name
@@ -384,7 +405,7 @@ function readSeriesColumns(c: ColumnsContext, scan: SeriesScan, at: number): Rea
     while (bytes[at0] === 0x12 && at0 + 1 < end && bytes[at0 + 1]! < 0x80) {
       const subEnd = at0 + 2 + bytes[at0 + 1]!;
       if (subEnd > end) return undefined;
-      let p = at0 + 2;
+      const p = at0 + 2;
       // The canonical Sample: 0x09 <8-byte double> 0x10 <varint of at most 7 bytes (2^49)>.
       if (bytes[p] === 0x09 && bytes[p + 9] === 0x10 && p + 11 <= subEnd) {
         let q = p + 10;
@@ -404,23 +425,7 @@ function readSeriesColumns(c: ColumnsContext, scan: SeriesScan, at: number): Rea
           continue;
         }
       }
-      let value = 0;
-      let time = 0;
-      while (p < subEnd) {
-        const t = bytes[p++]!;
-        if (t === 0x09 && p + 8 <= subEnd) {
-          value = dv.getFloat64(p, true);
-          p += 8;
-        } else if (t === 0x10) {
-          cursor.pos = p;
-          time = readInt64(bytes, cursor, subEnd);
-          if (Number.isNaN(time)) return undefined;
-          p = cursor.pos;
-        } else return undefined;
-      }
-      if (p !== subEnd) return undefined;
-      ts[k] = time;
-      vs[k] = value;
+      if (!readSample(c, p, subEnd, k)) return undefined;
       k++;
       at0 = subEnd;
     }
@@ -453,24 +458,7 @@ function readSeriesColumns(c: ColumnsContext, scan: SeriesScan, at: number): Rea
         pairs.push({ name, value });
       } else {
         // A sample the loop above did not take (multi-byte length): same reading.
-        let p = reader.pos;
-        let value = 0;
-        let time = 0;
-        while (p < subEnd) {
-          const t = bytes[p++]!;
-          if (t === 0x09 && p + 8 <= subEnd) {
-            value = dv.getFloat64(p, true);
-            p += 8;
-          } else if (t === 0x10) {
-            cursor.pos = p;
-            time = readInt64(bytes, cursor, subEnd);
-            if (Number.isNaN(time)) return undefined;
-            p = cursor.pos;
-          } else return undefined;
-        }
-        if (p !== subEnd) return undefined;
-        ts[k] = time;
-        vs[k] = value;
+        if (!readSample(c, reader.pos, subEnd, k)) return undefined;
         k++;
         reader.pos = subEnd;
       }

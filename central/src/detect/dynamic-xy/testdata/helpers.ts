@@ -47,18 +47,8 @@ export function testSettings(id = 'alerts/dynamic-xy', clock: Clock = new Manual
   return { id, logger: silentLogger(), metrics: selfMetrics.forComponent(id), clock, dataDir: '/nonexistent', selfMetrics };
 }
 
-/** One self-metric's value, summed over the label sets matching `labels`. */
-export async function metricValue(settings: TestSettings, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = settings.selfMetrics.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const data = await m.get();
-  let sum = 0;
-  for (const v of data.values) {
-    const l = v.labels as Record<string, string | number>;
-    if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
-  }
-  return sum;
-}
+/** One self-metric's value, summed over the label sets matching `labels` (the shared test toolkit's). */
+export { metricValue } from '../../../../../edge-agent/src/testing/index.js';
 
 export class RecordingAlerts implements AlertConsumer {
   readonly alerts: Alert[] = [];
@@ -125,16 +115,4 @@ export async function feed(det: { consumeFrame(f: IngestedFrame): Promise<void> 
     w++;
   }
   return w;
-}
-
-/** A seeded PRNG (mulberry32): the same seed, the same draws. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

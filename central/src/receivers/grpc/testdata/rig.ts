@@ -12,7 +12,7 @@ import {
   encodeFrame,
 } from '../../../../../shared-schemas/src/index.js';
 import type { Ack, AckOrMalformed, Alert, AlertBatch, FeatureRow, Heartbeat, HeartbeatAck, Labels } from '../../../../../shared-schemas/src/index.js';
-import { SelfMetrics, silentLogger, systemClock } from '../../../../../shared-schemas/src/runtime/index.js';
+import { metricSum, SelfMetrics, silentLogger, systemClock } from '../../../../../shared-schemas/src/runtime/index.js';
 import type { Logger } from '../../../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, FrameConsumer } from '../../../component.js';
 import { FeatureSink, FrameIngest } from '../../../pipeline/index.js';
@@ -56,17 +56,7 @@ export function bounded<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T>
 }
 
 /** Sum of a self-metric over the label sets matching `labels`. */
-export async function metric(sm: SelfMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = sm.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const data = await m.get();
-  let sum = 0;
-  for (const v of data.values) {
-    const l = v.labels as Record<string, string | number>;
-    if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
-  }
-  return sum;
-}
+export const metric = metricSum;
 
 const open = new Set<() => Promise<void>>();
 
