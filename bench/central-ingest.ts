@@ -25,7 +25,7 @@
 // 5. Central's RSS (VmRSS) and CPU are sampled every 10 s from /proc, with its own count of
 //    stored rows (GET /metrics, aiops_central_frame_rows_accepted_total).
 // 6. Verification: /metrics counters, GET /api/v1/metrics/features for one agent, and, once
-//    central has stopped, COUNT(*) of feature_rows in its database (all, and that agent's).
+//    central has stopped, the feature rows in its database (log, chunks and legacy rows; all, and that agent's).
 // 7. A results table on stdout; --write-results puts it in bench/RESULTS.md (its own section,
 //    keeping the hand-written analysis between the section's analysis markers).
 //
@@ -890,13 +890,22 @@ async function benchMain(): Promise<void> {
     {
       const db = new Database(dbPath, { readonly: true });
       try {
-        verify.dbFeatureRows = db.prepare('SELECT COUNT(*) FROM feature_rows').pluck().get() as number;
-        verify.dbSeries = db.prepare('SELECT COUNT(*) FROM series').pluck().get() as number;
-        // The API check's agent, counted in the database: both must agree.
-        verify.dbAgentRows = db
-          .prepare("SELECT COUNT(*) FROM feature_rows f JOIN series_labels l ON l.series_id = f.series_id WHERE l.name = 'host' AND l.value = ?")
+        // Feature rows live in the frame log until compaction folds them into per-series chunks
+        // (decision 020), and in `feature_rows` in databases from before it: count all three.
+        verify.dbFeatureRows = db
+          .prepare('SELECT (SELECT COALESCE(SUM(count), 0) FROM feature_log) + (SELECT COALESCE(SUM(count), 0) FROM feature_chunks) + (SELECT COUNT(*) FROM feature_rows)')
           .pluck()
-          .get(agentIdOf('vagent', 0)) as number;
+          .get() as number;
+        verify.dbSeries = db.prepare('SELECT COUNT(*) FROM series').pluck().get() as number;
+        // The API check's agent (its series carry host = its id), counted in the database: both must agree.
+        const agent0 = agentIdOf('vagent', 0);
+        verify.dbAgentRows = db
+          .prepare(
+            `SELECT (SELECT COALESCE(SUM(count), 0) FROM feature_log WHERE agent = @a)
+               + (SELECT COALESCE(SUM(c.count), 0) FROM feature_chunks c JOIN series_labels l ON l.series_id = c.series_id WHERE l.name = 'host' AND l.value = @a)`,
+          )
+          .pluck()
+          .get({ a: agent0 }) as number;
       } finally {
         db.close();
       }

@@ -40,6 +40,8 @@ import type { LabelLimits, NormalizedSeries } from './labels.js';
 import { compileSelector, matchesLabels, positiveMatchers } from './selector.js';
 import type { CompiledSelector, SelectorLimits } from './selector.js';
 import { mergeSorted, SampleChunks } from './sample-chunks.js';
+import { F, FeatureLog, LogReadCache, MAX_FRAME_ROWS, ROW_WIDTH } from './feature-log.js';
+import type { FeatureRowView } from './feature-log.js';
 import type { SampleColumns } from './sample-chunks.js';
 import type {
   FeatureQuery,
@@ -111,8 +113,6 @@ export interface SqliteMetricStoreOptions {
 
 const RES_MS = { '1m': MINUTE, '5m': 5 * MINUTE } as const;
 type Rollup = keyof typeof RES_MS;
-/** Largest finite double: `abs(x) <= MAX` is false for NULL (NaN), +-Inf. */
-const FINITE = 'BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308';
 
 interface RollupState {
   done_until: number;
@@ -280,6 +280,15 @@ export class SqliteMetricStore implements MetricStore {
   private compacting: Promise<unknown> = Promise.resolve();
   private readonly st: ReturnType<SqliteMetricStore['prepare']>;
   private readonly chunks: SampleChunks;
+  /** Feature rows: the frame log and the per-series chunks it is folded into (feature-log.ts). */
+  private readonly features: FeatureLog;
+  /**
+   * Series ids by normalised series object (one per frozen label set, see frozenSeries): a hit
+   * costs no key lookup. Replaced, with the key cache, when series were garbage-collected.
+   */
+  private ids = new WeakMap<NormalizedSeries, number>();
+  /** store_meta.series_gc_generation as last seen by this connection. */
+  private gcGeneration: number;
   /**
    * The legacy `samples` table (before migration 6) may still hold rows: read them with the
    * chunks. Cleared once compaction has moved them all (nothing writes that table any more).
@@ -314,11 +323,14 @@ export class SqliteMetricStore implements MetricStore {
     this.pageSize = positiveInt(opts.compactionSeriesPerTransaction ?? 1000, 'compactionSeriesPerTransaction');
     const limits = { ...DEFAULT_METRIC_LIMITS, ...opts.limits };
     for (const [k, v] of Object.entries(limits)) positiveInt(v, `limits.${k}`);
+    if (limits.maxBatchSize > MAX_FRAME_ROWS) throw new StorageError('INVALID_ARGUMENT', `limits.maxBatchSize must be at most ${MAX_FRAME_ROWS} (got ${limits.maxBatchSize})`);
     this.limits = limits;
     this.cache = new TwoGenerationCache(positiveInt(opts.seriesCacheSize ?? 100_000, 'seriesCacheSize'));
     try {
       this.st = this.prepare();
       this.chunks = new SampleChunks(this.h);
+      this.features = new FeatureLog(this.h);
+      this.gcGeneration = this.st.gcGeneration.get() as number;
       this.seriesCount = this.st.countSeries.get() as number;
       this.legacy = this.st.legacyExists.get() === 1;
     } catch (err) {
@@ -336,11 +348,8 @@ export class SqliteMetricStore implements MetricStore {
       seriesByKey: h.prepare('SELECT id FROM series WHERE key = ?').pluck(),
       insertSeries: h.prepare('INSERT INTO series (key, name, created_ms) VALUES (?, ?, ?)'),
       insertSeriesLabel: h.prepare('INSERT INTO series_labels (name, value, series_id) VALUES (?, ?, ?)'),
-      insertFeature: h.prepare(`INSERT INTO feature_rows (series_id, window_start, window_end, count, min, max, mean, std, last, p50, p95, score, flags, band_lower, band_upper)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (series_id, window_start) DO UPDATE SET window_end = excluded.window_end, count = excluded.count, min = excluded.min, max = excluded.max,
-          mean = excluded.mean, std = excluded.std, last = excluded.last, p50 = excluded.p50, p95 = excluded.p95, score = excluded.score, flags = excluded.flags,
-          band_lower = excluded.band_lower, band_upper = excluded.band_upper`),
+      gcGeneration: h.prepare("SELECT value FROM store_meta WHERE name = 'series_gc_generation'").pluck(),
+      bumpGcGeneration: h.prepare("UPDATE store_meta SET value = value + 1 WHERE name = 'series_gc_generation'"),
       batchSeen: h.prepare('SELECT 1 FROM write_batches WHERE kind = ? AND id = ?').pluck(),
       batchRecord: h.prepare('INSERT INTO write_batches (kind, id, accepted, created_ms) VALUES (?, ?, ?, ?)'),
       markLate: h.prepare("UPDATE rollup_state SET dirty_from = MIN(COALESCE(dirty_from, @t), @t) WHERE resolution = '1m' AND @t < done_until"),
@@ -356,27 +365,22 @@ export class SqliteMetricStore implements MetricStore {
       labelValues: h.prepare('SELECT DISTINCT value FROM series_labels WHERE name = ?').pluck(),
       seriesByLabelValues: h.prepare('SELECT s.id, s.key FROM series_labels l JOIN series s ON s.id = l.series_id WHERE l.name = ? AND l.value IN (SELECT value FROM json_each(?))').raw(),
       rawSamples: h.prepare('SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts').raw(),
-      rawFeaturePoints: h.prepare(`SELECT window_start, mean FROM feature_rows WHERE series_id = ? AND window_start >= ? AND window_start < ? AND count > 0 AND mean ${FINITE} ORDER BY window_start`).raw(),
-      foldFeatures: h.prepare(`SELECT window_start, mean * count, min, max, count, last FROM feature_rows WHERE series_id = ? AND window_start >= ? AND window_start < ?
-        AND count > 0 AND mean ${FINITE} AND min ${FINITE} AND max ${FINITE} AND last ${FINITE} ORDER BY window_start`).raw(),
-      featureRange: h.prepare(`SELECT window_start, window_end, count, min, max, mean, std, last, p50, p95, score, flags, band_lower, band_upper
-        FROM feature_rows WHERE series_id = ? AND window_start >= ? AND window_start < ? ORDER BY window_start`).raw(),
       rollupRange: { '1m': rollupRange('rollup_1m'), '5m': rollupRange('rollup_5m') },
       rollupUpsert: { '1m': rollupUpsert('rollup_1m'), '5m': rollupUpsert('rollup_5m') },
       countSeries: h.prepare('SELECT COUNT(*) FROM series').pluck(),
       seriesPage: h.prepare('SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?').pluck(),
       earliest: {
         samples: h.prepare('SELECT MIN((SELECT ts FROM samples WHERE series_id = s.id ORDER BY ts LIMIT 1)) FROM series s').pluck(),
-        features: h.prepare('SELECT MIN((SELECT window_start FROM feature_rows WHERE series_id = s.id ORDER BY window_start LIMIT 1)) FROM series s').pluck(),
         '1m': h.prepare('SELECT MIN((SELECT bucket FROM rollup_1m WHERE series_id = s.id ORDER BY bucket LIMIT 1)) FROM series s').pluck(),
       },
       deleteSamples: h.prepare('DELETE FROM samples WHERE series_id = ? AND ts < ?'),
-      deleteFeatures: h.prepare('DELETE FROM feature_rows WHERE series_id = ? AND window_start < ?'),
       delete1m: h.prepare('DELETE FROM rollup_1m WHERE series_id = ? AND bucket < ?'),
       delete5m: h.prepare('DELETE FROM rollup_5m WHERE series_id = ? AND bucket < ?'),
       gcSeries: h.prepare(`DELETE FROM series WHERE id = @id
         AND NOT EXISTS (SELECT 1 FROM sample_chunks WHERE series_id = @id)
         AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id = @id) AND NOT EXISTS (SELECT 1 FROM feature_rows WHERE series_id = @id)
+        AND NOT EXISTS (SELECT 1 FROM feature_chunks WHERE series_id = @id)
+        AND NOT EXISTS (SELECT 1 FROM feature_sources fs JOIN feature_log fl ON fl.agent = fs.agent WHERE fs.series_id = @id)
         AND NOT EXISTS (SELECT 1 FROM rollup_1m WHERE series_id = @id) AND NOT EXISTS (SELECT 1 FROM rollup_5m WHERE series_id = @id)`),
       legacyExists: h.prepare('SELECT EXISTS (SELECT 1 FROM samples)').pluck(),
       legacyHead: h.prepare('SELECT series_id, ts, value FROM samples ORDER BY series_id, ts LIMIT ?').raw(),
@@ -543,7 +547,9 @@ export class SqliteMetricStore implements MetricStore {
       else ok.push({ index: i, series, start: f['windowStartMs'] as number, end: f['windowEndMs'] as number, row: f['row'] as FeatureSample['row'] });
     }
     return this.commit('f', JSON.stringify([agentId, sequence]), rejected, (created, refused) => {
+      const rows = new Float64Array(ok.length * ROW_WIDTH);
       let minTs = Infinity;
+      let maxTs = -Infinity;
       let n = 0;
       for (const p of ok) {
         const id = this.seriesId(p.series, now, created);
@@ -551,12 +557,32 @@ export class SqliteMetricStore implements MetricStore {
           refused.push({ index: p.index, reason: this.cardinalityReason() });
           continue;
         }
+        this.features.noteSource(id, agentId);
         const r = p.row;
-        this.st.insertFeature.run(id, p.start, p.end, r.count, r.min, r.max, r.mean, r.std, r.last, r.p50, r.p95, r.tier1MaxScore, r.flags, r.bandLower, r.bandUpper);
+        const o = n * ROW_WIDTH;
+        rows[o + F.start] = p.start;
+        rows[o + F.end] = p.end;
+        rows[o + F.count] = r.count;
+        rows[o + F.min] = r.min;
+        rows[o + F.max] = r.max;
+        rows[o + F.mean] = r.mean;
+        rows[o + F.std] = r.std;
+        rows[o + F.last] = r.last;
+        rows[o + F.p50] = r.p50;
+        rows[o + F.p95] = r.p95;
+        rows[o + F.score] = r.tier1MaxScore;
+        rows[o + F.flags] = r.flags;
+        rows[o + F.bandLower] = r.bandLower;
+        rows[o + F.bandUpper] = r.bandUpper;
+        rows[o + F.x] = id;
         if (p.start < minTs) minTs = p.start;
+        if (p.start > maxTs) maxTs = p.start;
         n++;
       }
-      if (n > 0) this.st.markLate.run({ t: minTs });
+      if (n > 0) {
+        this.features.append(agentId, rows, n, minTs, maxTs);
+        this.st.markLate.run({ t: minTs });
+      }
       return n;
     });
   }
@@ -578,6 +604,7 @@ export class SqliteMetricStore implements MetricStore {
         const accepted = this.h
           .transaction((): number | undefined => {
             if (batchId !== undefined && this.st.batchSeen.get(kind, batchId) !== undefined) return undefined;
+            this.checkGcGeneration();
             const n = write(created, refused);
             if (batchId !== undefined) this.st.batchRecord.run(kind, batchId, n, this.now());
             return n;
@@ -591,7 +618,7 @@ export class SqliteMetricStore implements MetricStore {
       } catch (err) {
         // A cached series id deleted by another connection's garbage collection.
         if (attempt === 0 && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-          this.cache.clear();
+          this.dropSeriesCaches();
           continue;
         }
         throw toStorageError(err, 'metric write failed (nothing of the batch was stored)');
@@ -601,11 +628,17 @@ export class SqliteMetricStore implements MetricStore {
 
   /** The series' id, created if needed; undefined when creating it would exceed maxSeriesTotal. */
   private seriesId(s: NormalizedSeries, now: number, created: Map<string, number>): number | undefined {
+    const known = this.ids.get(s);
+    if (known !== undefined) return known;
     const hit = created.get(s.key) ?? this.cache.get(s.key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      if (!created.has(s.key)) this.ids.set(s, hit);
+      return hit;
+    }
     const found = this.st.seriesByKey.get(s.key) as number | undefined;
     if (found !== undefined) {
       this.cache.set(s.key, found);
+      this.ids.set(s, found);
       return found;
     }
     if (this.seriesCount + created.size >= this.limits.maxSeriesTotal) return undefined;
@@ -613,6 +646,22 @@ export class SqliteMetricStore implements MetricStore {
     for (const name of Object.keys(s.labels)) this.st.insertSeriesLabel.run(name, s.labels[name], id);
     created.set(s.key, id);
     return id;
+  }
+
+  /** Drops every cached series id (series may have been garbage-collected). */
+  private dropSeriesCaches(): void {
+    this.cache.clear();
+    this.ids = new WeakMap();
+    this.features.clearCache();
+  }
+
+  /** Inside a write transaction: drops the caches if another connection collected series. */
+  private checkGcGeneration(): void {
+    const g = this.st.gcGeneration.get() as number;
+    if (g !== this.gcGeneration) {
+      this.dropSeriesCaches();
+      this.gcGeneration = g;
+    }
   }
 
   private seriesOf(labels: unknown, seen: Map<unknown, NormalizedSeries | string>): NormalizedSeries | string {
@@ -701,37 +750,43 @@ export class SqliteMetricStore implements MetricStore {
     this.ensureOpen();
     const { sel, startMs, endMs, maxSeries, maxPoints: maxRows } = this.checkRange(q, q?.maxRows, 'maxRows');
     try {
-      const out: FeatureSeries[] = [];
-      let rows = 0;
-      for (const s of this.matchSeries(sel)) {
-        const raw = this.st.featureRange.all(s.id, startMs, endMs) as unknown[][];
-        if (raw.length === 0) continue;
-        rows += raw.length;
-        if (out.length + 1 > maxSeries) throw new StorageError('QUERY_LIMIT', `feature query matches more than ${maxSeries} series with rows in the range (maxSeries); narrow the selector`);
-        if (rows > maxRows) throw new StorageError('QUERY_LIMIT', `feature query returns more than ${maxRows} rows (maxRows); shorten the range or narrow the selector`);
-        out.push({
-          labels: s.labels,
-          windows: raw.map((r) => ({
-            windowStartMs: r[0] as number,
-            windowEndMs: r[1] as number,
-            row: {
-              count: r[2] as number,
-              min: num(r[3]),
-              max: num(r[4]),
-              mean: num(r[5]),
-              std: num(r[6]),
-              last: num(r[7]),
-              p50: num(r[8]),
-              p95: num(r[9]),
-              tier1MaxScore: num(r[10]),
-              flags: r[11] as number,
-              bandLower: num(r[12]),
-              bandUpper: num(r[13]),
-            },
-          })),
-        });
-      }
-      return out;
+      // One read transaction: a fold by another connection cannot move rows from the log into
+      // chunks between the two reads of a series.
+      return this.h.transaction((): FeatureSeries[] => {
+        const out: FeatureSeries[] = [];
+        const head = this.features.headOverlaps(startMs, endMs);
+        const cache = new LogReadCache();
+        let rows = 0;
+        for (const s of this.matchSeries(sel)) {
+          const raw = this.features.read(s.id, startMs, endMs, head, cache);
+          if (raw.length === 0) continue;
+          rows += raw.length;
+          if (out.length + 1 > maxSeries) throw new StorageError('QUERY_LIMIT', `feature query matches more than ${maxSeries} series with rows in the range (maxSeries); narrow the selector`);
+          if (rows > maxRows) throw new StorageError('QUERY_LIMIT', `feature query returns more than ${maxRows} rows (maxRows); shorten the range or narrow the selector`);
+          out.push({
+            labels: s.labels,
+            windows: raw.map((r) => ({
+              windowStartMs: r[F.start]!,
+              windowEndMs: r[F.end]!,
+              row: {
+                count: r[F.count]!,
+                min: r[F.min]!,
+                max: r[F.max]!,
+                mean: r[F.mean]!,
+                std: r[F.std]!,
+                last: r[F.last]!,
+                p50: r[F.p50]!,
+                p95: r[F.p95]!,
+                tier1MaxScore: r[F.score]!,
+                flags: r[F.flags]!,
+                bandLower: r[F.bandLower]!,
+                bandUpper: r[F.bandUpper]!,
+              },
+            })),
+          });
+        }
+        return out;
+      })();
     } catch (err) {
       throw toStorageError(err, 'feature query failed');
     }
@@ -809,7 +864,9 @@ export class SqliteMetricStore implements MetricStore {
 
   private rawPoints(id: number, labels: Labels, startMs: number, endMs: number): SeriesPoints {
     const raw = this.rawSamples(id, startMs, endMs);
-    const features = this.st.rawFeaturePoints.all(id, startMs, endMs) as Array<[number, number]>;
+    const features = this.featureRows(id, startMs, endMs, true)
+      .filter((r) => r[F.count]! > 0 && Number.isFinite(r[F.mean]!))
+      .map((r): [number, number] => [r[F.start]!, r[F.mean]!]);
     if (features.length === 0) return { labels, resolution: 'raw', timestamps: raw.ts, values: raw.vs };
     const timestamps: number[] = [];
     const values: number[] = [];
@@ -828,15 +885,32 @@ export class SqliteMetricStore implements MetricStore {
     return { labels, resolution: 'raw', timestamps, values };
   }
 
-  /** Raw samples and feature rows of one series as foldable rows, sorted by time. */
-  private rawFoldRows(id: number, from: number, to: number): FoldRow[] {
+  /** Feature rows of one series in [from, to) (see FeatureLog.read). */
+  private featureRows(id: number, from: number, to: number, head: boolean, cache?: LogReadCache): FeatureRowView[] {
+    return this.features.read(id, from, to, head, cache);
+  }
+
+  /**
+   * Raw samples and feature rows of one series as foldable rows, sorted by time. `head`: false
+   * when no frame still in the feature log overlaps [from, to).
+   */
+  private rawFoldRows(id: number, from: number, to: number, head = true): FoldRow[] {
     const raw = this.rawSamples(id, from, to);
     const samples = new Array<FoldRow>(raw.ts.length);
     for (let i = 0; i < samples.length; i++) {
       const v = raw.vs[i]!;
       samples[i] = [raw.ts[i]!, v, v, v, 1, v];
     }
-    return mergeByTime(samples, this.st.foldFeatures.all(id, from, to) as FoldRow[]);
+    const features: FoldRow[] = [];
+    for (const r of this.featureRows(id, from, to, head)) {
+      const count = r[F.count]!;
+      const mean = r[F.mean]!;
+      const min = r[F.min]!;
+      const max = r[F.max]!;
+      const last = r[F.last]!;
+      if (count > 0 && Number.isFinite(mean) && Number.isFinite(min) && Number.isFinite(max) && Number.isFinite(last)) features.push([r[F.start]!, mean * count, min, max, count, last]);
+    }
+    return mergeByTime(samples, features);
   }
 
   /**
@@ -889,6 +963,7 @@ export class SqliteMetricStore implements MetricStore {
     const run = this.compacting.then(async () => {
       try {
         await this.moveLegacySamples();
+        await this.foldFeatures();
         const downsampled = (await this.rollup('1m', nowMs)) + (await this.rollup('5m', nowMs));
         const deleted = await this.expire(nowMs);
         return { downsampled, deleted };
@@ -916,7 +991,7 @@ export class SqliteMetricStore implements MetricStore {
         let start = Math.min(st.done_until, st.pending_from ?? Infinity, st.dirty_from ?? Infinity);
         if (st.done_until === 0 && st.pending_from === null) {
           const first =
-            res === '1m' ? minOf(this.chunks.earliest(), this.legacy ? this.st.earliest.samples.get() : undefined, this.st.earliest.features.get()) : minOf(this.st.earliest['1m'].get());
+            res === '1m' ? minOf(this.chunks.earliest(), this.legacy ? this.st.earliest.samples.get() : undefined, this.features.earliest()) : minOf(this.st.earliest['1m'].get());
           start = first ?? closed;
         }
         start = Math.max(alignDown(start, r), floor);
@@ -936,6 +1011,9 @@ export class SqliteMetricStore implements MetricStore {
     for (let a = claim.start; a < claim.closed; a += span) {
       const b = Math.min(a + span, claim.closed);
       for (let after = 0; ; ) {
+        // Whether the feature log holds rows of this span (rarely, after compact() folded it):
+        // otherwise the rollup reads chunks only, without a lookup of each series' sources.
+        const head = res === '1m' && this.features.headOverlaps(a, b);
         this.ensureOpen();
         const ids = this.st.seriesPage.all(after, this.pageSize) as number[];
         if (ids.length === 0) break;
@@ -943,7 +1021,7 @@ export class SqliteMetricStore implements MetricStore {
           .transaction(() => {
             let n = 0;
             for (const id of ids) {
-              const rows = res === '1m' ? this.rawFoldRows(id, a, b) : (this.st.rollupRange['1m'].all(id, a, b) as unknown[][]).map((x): FoldRow => [x[0] as number, num(x[1]), num(x[2]), num(x[3]), x[4] as number, num(x[5])]);
+              const rows = res === '1m' ? this.rawFoldRows(id, a, b, head) : (this.st.rollupRange['1m'].all(id, a, b) as unknown[][]).map((x): FoldRow => [x[0] as number, num(x[1]), num(x[2]), num(x[3]), x[4] as number, num(x[5])]);
               foldBuckets(rows, r, (k) => {
                 upsert.run(id, k.bucket, k.sum, k.min, k.max, k.count, k.last);
                 n++;
@@ -986,12 +1064,16 @@ export class SqliteMetricStore implements MetricStore {
             const n =
               this.chunks.expire(id, raw) +
               (this.legacy ? this.st.deleteSamples.run(id, raw).changes : 0) +
-              this.st.deleteFeatures.run(id, raw).changes +
+              this.features.expire(id, raw) +
               this.st.delete1m.run(id, m1).changes +
               this.st.delete5m.run(id, m5).changes;
             dn += n;
-            if (n > 0) cn += this.st.gcSeries.run({ id }).changes;
+            if (n > 0 && this.st.gcSeries.run({ id }).changes > 0) {
+              this.features.forget(id);
+              cn++;
+            }
           }
+          if (cn > 0) this.st.bumpGcGeneration.run();
           return [dn, cn];
         })
         .immediate();
@@ -1000,11 +1082,38 @@ export class SqliteMetricStore implements MetricStore {
       after = ids[ids.length - 1]!;
       await yieldToLoop();
     }
-    if (collected > 0) this.cache.clear();
+    if (collected > 0) {
+      this.dropSeriesCaches();
+      this.gcGeneration = this.st.gcGeneration.get() as number;
+    }
     this.seriesCount = this.st.countSeries.get() as number;
     this.ensureOpen();
     while (this.st.expireBatches.run(nowMs - this.batchIdRetentionMs).changes > 0) await yieldToLoop();
     return deleted;
+  }
+
+  /**
+   * Folds every frame now in the feature log into per-series chunks (FeatureLog.foldBatch: one
+   * agent's frames per transaction, yielding in between; frames written meanwhile wait for the
+   * next compaction), and moves the legacy `feature_rows` into chunks. Returns frames folded.
+   */
+  private async foldFeatures(): Promise<number> {
+    let folded = 0;
+    while (this.features.legacy) {
+      this.ensureOpen();
+      this.h.transaction(() => this.features.moveLegacy(LEGACY_ROWS_PER_TRANSACTION)).immediate();
+      await yieldToLoop();
+    }
+    const upTo = this.features.headMax();
+    if (upTo === undefined) return 0;
+    for (;;) {
+      this.ensureOpen();
+      const n = this.h.transaction(() => this.features.foldBatch(upTo)).immediate();
+      if (n === 0) break;
+      folded += n;
+      await yieldToLoop();
+    }
+    return folded;
   }
 
   /**

@@ -246,6 +246,48 @@ CREATE TABLE sample_chunks (
 CREATE UNIQUE INDEX sample_chunks_by_series ON sample_chunks (series_id, start_ms, end_ms, count);
 `;
 
+// Feature rows as a write-ordered log of frames folded into per-series chunks (decision 020,
+// feature-log.ts): a frame is one INSERT at the end of `feature_log` instead of one B-tree row
+// per series-window clustered by series. `feature_rows` (migration 1) is no longer written: its
+// rows are read alongside and moved into chunks by compaction, in bounded transactions.
+// `store_meta.series_gc_generation` counts compactions that garbage-collected series: a
+// connection that sees it change drops its cached series ids (a packed log row has no foreign
+// key that would catch a stale one). `feature_log.id` is AUTOINCREMENT: a fold empties the
+// table, and a reused id would give a newer row an older write order.
+const FEATURE_LOG = `
+CREATE TABLE feature_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL,
+  min_start INTEGER NOT NULL,
+  max_start INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX feature_log_by_agent ON feature_log (agent, id);
+
+CREATE TABLE feature_chunks (
+  id INTEGER PRIMARY KEY,
+  series_id INTEGER NOT NULL,
+  min_start INTEGER NOT NULL,
+  max_start INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX feature_chunks_by_series ON feature_chunks (series_id, max_start);
+
+CREATE TABLE feature_sources (
+  series_id INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  PRIMARY KEY (series_id, agent)
+) WITHOUT ROWID;
+
+CREATE TABLE store_meta (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_meta (name, value) VALUES ('series_gc_generation', 0);
+`;
+
 /** Every migration of central's database, in order. */
 export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 1, name: 'metrics: series, samples, rollups, feature rows, write batches', up: METRICS },
@@ -254,4 +296,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 4, name: 'credentials: api keys, enrollment tokens, agents', up: CREDENTIALS },
   { id: 5, name: 'configuration documents and logs', up: CONFIG_LOGS },
   { id: 6, name: 'metrics: raw samples in compressed chunks', up: SAMPLE_CHUNKS },
+  { id: 7, name: 'metrics: feature frames logged, folded into per-series chunks', up: FEATURE_LOG },
 ]);

@@ -23,7 +23,7 @@ describe('detection config', () => {
     assert.deepEqual(c.trigger_flags, ['anomaly', 'band_breach', 'level_shift']);
     assert.deepEqual(c.learn, { enabled: true, min_history: 360, min_flaps: 5, history_flaps: 16, suppress: 0.9, loosen: false, x: { min: 2, max: 8 }, y: { min: 2, max: 32 } });
     assert.equal(c.resolve_after, undefined);
-    assert.equal(c.max_series, 100_000);
+    assert.equal(c.max_series, 1_000_000);
     assert.equal(c.idle_timeout, 15 * 60_000);
     assert.equal(c.alertname, 'MetricAnomaly');
     assert.deepEqual(c.severity, { default: 'warning', rules: [] });

@@ -88,8 +88,12 @@ export const detectionConfigSchema = z
       .prefault({}),
     /** Consecutive windows without a flag before a firing alert resolves; unset = the series' Y. */
     resolve_after: count(1, 100_000).optional(),
-    /** Series with state; beyond it the least recently seen one is evicted (counted). */
-    max_series: count(1, 10_000_000).default(100_000),
+    /**
+     * Series with state; beyond it the least recently seen one is evicted (counted, and logged
+     * at most once a minute). Default: the metric store's own series limit (1,000,000), so the
+     * detector never forgets series the store still takes; a few hundred bytes each.
+     */
+    max_series: count(1, 10_000_000).default(1_000_000),
     /** A series not seen for this long is dropped (its firing alert resolved). */
     idle_timeout: duration({ min: 1000 }).default(15 * 60_000),
     /** Alerts kept for redelivery while the next stage fails; the oldest is dropped beyond it (counted). */

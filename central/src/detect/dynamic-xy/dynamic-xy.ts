@@ -183,6 +183,8 @@ export class DynamicXyDetector implements Component, FrameConsumer {
   private stopped = false;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  /** Wall-clock ms of the last capacity-eviction warning (logged at most once a minute). */
+  private capacityWarnedAt = -Infinity;
   private learntCount = 0;
 
   private readonly mCandidates: BoundCounter;
@@ -662,6 +664,14 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     const first = this.series.values().next();
     if (first.done === true) return;
     this.drop(first.value, reason, out);
+    const now = Date.now();
+    if (now - this.capacityWarnedAt >= 60_000) {
+      this.capacityWarnedAt = now;
+      this.logger.warn(
+        { component: this.settings.id, max_series: this.cfg.max_series },
+        'detection is at max_series: the least recently seen series are evicted and lose their X-of-Y history; raise detection.max_series (see aiops_central_detection_series_evicted_total)',
+      );
+    }
   }
 
   private drop(s: Series, reason: 'capacity' | 'idle', out: Alert[]): void {

@@ -394,7 +394,9 @@ export class EmbeddedBroker {
       return cb(new Error('too many messages in flight'));
     }
     conn.inFlight++;
-    const handled = this.handle(conn, kind, payload).catch((err: unknown): Verdict => {
+    // Handled in its turn (pipeline/turns.ts): a bounded number of messages per event-loop turn,
+    // so the API, CONNECTs and keepalives are served however many frames are waiting.
+    const handled = this.core.turns.run(() => this.handle(conn, kind, payload)).catch((err: unknown): Verdict => {
       this.core.log('error', 'handler-error', { agent: conn.identity.agentId, kind, err: (err as Error).message }, 'message handling failed: not acknowledged');
       return { verdict: 'withhold', result: 'error' };
     });

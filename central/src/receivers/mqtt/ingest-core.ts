@@ -11,6 +11,7 @@ import type { Alert, AlertBatch, Heartbeat } from '../../../../shared-schemas/sr
 import { CodedError } from '../../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings } from '../../component.js';
+import { Turns } from '../../pipeline/index.js';
 import type { FrameIngest, FrameSession, SessionIdentity } from '../../pipeline/index.js';
 import type { AgentStore, AuditEntry, AuditLog } from '../../storage/index.js';
 import type { MqttIngestConfig } from './config.js';
@@ -93,12 +94,15 @@ export interface CoreMetrics {
   configPushes: BoundCounter;
   externalConnected: BoundGauge;
   externalConnects: BoundCounter;
+  queueDepth: BoundGauge;
 }
 
 export class IngestCore {
   readonly m: CoreMetrics;
   readonly throttle: LogThrottle;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Messages are handled a bounded number per event-loop turn (pipeline/turns.ts). */
+  readonly turns: Turns;
 
   constructor(
     readonly settings: CentralSettings,
@@ -115,7 +119,9 @@ export class IngestCore {
       configPushes: mm.counter('aiops_central_mqtt_config_pushes_total', 'Retained config messages published to agents, by result.', ['result']),
       externalConnected: mm.gauge('aiops_central_mqtt_external_connected', '1 while central is connected and subscribed to the external broker.'),
       externalConnects: mm.counter('aiops_central_mqtt_external_connects_total', 'Connection attempts to the external broker, by result.', ['result']),
+      queueDepth: mm.gauge('aiops_central_mqtt_queue_depth', 'Messages received and waiting for their turn to be handled (stored, detected, then acknowledged).'),
     };
+    this.turns = new Turns({ depth: this.m.queueDepth });
     this.m.connections.set(0);
     this.m.externalConnected.set(0);
     this.throttle = new LogThrottle(() => settings.clock.now());
