@@ -5,5 +5,5 @@ export { FeatureSink } from './feature-sink.js';
 export type { FeatureSinkOptions } from './feature-sink.js';
 export { AlertStoreSink } from './alert-sink.js';
 export type { AlertChange, AlertStoreSinkOptions } from './alert-sink.js';
-export { Turns } from './turns.js';
+export { Turns, TurnsClosedError } from './turns.js';
 export type { TurnsOptions } from './turns.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Turns } from './turns.js';
+import { Turns, TurnsClosedError } from './turns.js';
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -77,5 +77,25 @@ describe('Turns', () => {
     for (let i = 2; i < perTurn.length; i++) assert.ok(perTurn[i]! >= perTurn[i - 1]!, `growing (got ${perTurn.join(',')})`);
     assert.ok(perTurn.at(-1)! > 1);
     await Promise.all(jobs);
+  });
+
+  it('close() refuses the jobs not yet started and every later one; started jobs finish', async () => {
+    const t = new Turns({ maxPerTurn: 2 });
+    let finished = 0;
+    const jobs = Array.from({ length: 10 }, () =>
+      t.run(async () => {
+        await nextTurn();
+        finished++;
+      }),
+    );
+    await nextTurn(); // the first turn starts up to 2 jobs
+    t.close();
+    const settled = await Promise.allSettled(jobs);
+    const rejected = settled.filter((r) => r.status === 'rejected');
+    assert.ok(rejected.length >= 8, `${rejected.length} refused`);
+    assert.ok(rejected.every((r) => (r as PromiseRejectedResult).reason instanceof TurnsClosedError));
+    assert.equal(finished, 10 - rejected.length, 'started jobs ran to the end');
+    await assert.rejects(t.run(async () => 1), TurnsClosedError);
+    assert.equal(t.size, 0);
   });
 });

@@ -11,12 +11,13 @@
 // connection's messages keep their order (a receiver that needs per-connection order queues a
 // connection's next message only after the previous one was handed over, as aedes does).
 //
-// `perTurn` adapts: it halves when a turn (jobs and their promise continuations, up to the
-// next turn) took longer than `turnBudgetMs` and grows by one when it took less than half.
+// `perTurn` adapts: it halves when a turn's jobs (their synchronous part and promise
+// continuations) took longer than `turnBudgetMs` and grows by one when they took less than
+// half.
 import type { BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 
 export interface TurnsOptions {
-  /** Target length of one turn, ms (jobs started in it plus their continuations). Default 20. */
+  /** Target time of one turn's jobs, ms (started in it, with their continuations). Default 20. */
   turnBudgetMs?: number;
   /** Jobs started per turn at most. Default 64. */
   maxPerTurn?: number;
@@ -32,12 +33,20 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
+/** The rejection of a job that never started because the queue was closed (shutdown). */
+export class TurnsClosedError extends Error {
+  constructor(message = 'the queue is closed') {
+    super(message);
+    this.name = 'TurnsClosedError';
+  }
+}
+
 export class Turns {
   private readonly queue: Job[] = [];
   private head = 0;
   private scheduled = false;
   private perTurn = 8;
-  private lastTurnAt: number | undefined;
+  private closed: TurnsClosedError | undefined;
   private readonly budget: number;
   private readonly max: number;
   private readonly now: () => number;
@@ -46,6 +55,7 @@ export class Turns {
   constructor(opts: TurnsOptions = {}) {
     this.budget = opts.turnBudgetMs ?? 20;
     this.max = opts.maxPerTurn ?? 64;
+    this.perTurn = Math.min(this.perTurn, this.max);
     this.now = opts.now ?? (() => performance.now());
     this.depth = opts.depth;
     this.depth?.set(0);
@@ -56,8 +66,22 @@ export class Turns {
     return this.queue.length - this.head;
   }
 
+  /**
+   * Refuses every job not yet started (rejected with TurnsClosedError: a receiver withholds
+   * their acknowledgement and the agents resend) and every later one. Started jobs finish.
+   */
+  close(message = 'central is shutting down'): void {
+    if (this.closed !== undefined) return;
+    this.closed = new TurnsClosedError(message);
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.reject(this.closed);
+    this.queue.length = 0;
+    this.head = 0;
+    this.depth?.set(0);
+  }
+
   /** Runs `run` in a later turn, after every job queued before it has started. */
   run<T>(run: () => Promise<T>): Promise<T> {
+    if (this.closed !== undefined) return Promise.reject(this.closed);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
       this.depth?.set(this.size);
@@ -74,11 +98,7 @@ export class Turns {
   private turn(): void {
     this.scheduled = false;
     const t = this.now();
-    if (this.lastTurnAt !== undefined) {
-      const took = t - this.lastTurnAt;
-      if (took > this.budget) this.perTurn = Math.max(1, this.perTurn >> 1);
-      else if (took < this.budget / 2) this.perTurn = Math.min(this.max, this.perTurn + 1);
-    }
+    const started: Promise<unknown>[] = [];
     for (let i = 0; i < this.perTurn && this.head < this.queue.length; i++) {
       const job = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as Job;
@@ -89,17 +109,21 @@ export class Turns {
         p = Promise.reject(err);
       }
       p.then(job.resolve, job.reject);
+      started.push(p);
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
     this.depth?.set(this.size);
-    if (this.size > 0) {
-      this.lastTurnAt = t;
-      this.schedule();
-    } else {
-      this.lastTurnAt = undefined;
-    }
+    // The jobs' time: their synchronous part and continuations (microtasks, before the next
+    // turn), not the socket I/O between turns.
+    void Promise.allSettled(started).then(() => {
+      const took = this.now() - t;
+      if (took > this.budget) this.perTurn = Math.max(1, this.perTurn >> 1);
+      else if (took < this.budget / 2) this.perTurn = Math.min(this.max, this.perTurn + 1);
+    });
+    // Not waiting for them: a job that never settles must not stop the queue.
+    if (this.size > 0) this.schedule();
   }
 }

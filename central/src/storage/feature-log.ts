@@ -211,35 +211,59 @@ export class FeatureLog {
     const agent = this.st.oldestAgent.get(upTo) as string | undefined;
     if (agent === undefined) return 0;
     const frames = this.st.framesOf.all(agent, upTo) as Array<[number, Buffer]>;
-    const bySeries = new Map<number, number[]>();
-    for (const [logId, blob] of frames) {
-      const data = unpack(blob);
-      for (let o = 0, i = 0; o < data.length; o += ROW_WIDTH, i++) {
+    const datas = frames.map((f) => unpack(f[1]));
+    // Per series: [frame index, offset] of each of its rows, in write order.
+    const refs = new Map<number, number[]>();
+    for (let fi = 0; fi < datas.length; fi++) {
+      const data = datas[fi]!;
+      for (let o = 0; o < data.length; o += ROW_WIDTH) {
         const id = data[o + F.x]!;
-        let list = bySeries.get(id);
-        if (list === undefined) bySeries.set(id, (list = []));
-        for (let k = 0; k < F.x; k++) list.push(data[o + k]!);
-        list.push(logId * ORD_SCALE + i);
+        const list = refs.get(id);
+        if (list === undefined) refs.set(id, [fi, o]);
+        else list.push(fi, o);
       }
     }
-    for (const [id, flat] of bySeries) {
-      const views: FeatureRowView[] = [];
-      const all = Float64Array.from(flat);
-      for (let o = 0; o < all.length; o += ROW_WIDTH) views.push(all.subarray(o, o + ROW_WIDTH));
-      this.writeChunks(id, lastPerStart(views));
+    for (const [id, list] of refs) {
+      const n = list.length / 2;
+      const block = new Float64Array(n * ROW_WIDTH);
+      let sorted = true;
+      let prev = -Infinity;
+      for (let k = 0; k < n; k++) {
+        const fi = list[2 * k]!;
+        const o = list[2 * k + 1]!;
+        const d = datas[fi]!;
+        const b = k * ROW_WIDTH;
+        for (let j = 0; j < F.x; j++) block[b + j] = d[o + j]!;
+        block[b + F.x] = frames[fi]![0] * ORD_SCALE + o / ROW_WIDTH;
+        if (!(d[o]! > prev)) sorted = false;
+        prev = d[o]!;
+      }
+      // The common case (a series' windows arrive in order, once each) needs no sort.
+      if (sorted) this.writeBlock(id, block, n);
+      else {
+        const views: FeatureRowView[] = [];
+        for (let o = 0; o < block.length; o += ROW_WIDTH) views.push(block.subarray(o, o + ROW_WIDTH));
+        this.writeChunks(id, lastPerStart(views));
+      }
     }
     this.st.deleteFrames.run(agent, frames[frames.length - 1]![0]);
     return frames.length;
   }
 
+  /** Writes `n` sorted, unique-start rows packed in `block` as chunks of at most CHUNK_ROWS rows. */
+  private writeBlock(id: number, block: Float64Array, n: number): void {
+    for (let a = 0; a < n; a += CHUNK_ROWS) {
+      const b = Math.min(n, a + CHUNK_ROWS);
+      const part = block.subarray(a * ROW_WIDTH, b * ROW_WIDTH);
+      this.st.insertChunk.run(id, part[F.start], part[(b - a - 1) * ROW_WIDTH + F.start], b - a, pack(part, b - a));
+    }
+  }
+
   /** Writes sorted, unique-start rows of one series as chunks of at most CHUNK_ROWS rows. */
   private writeChunks(id: number, rows: readonly FeatureRowView[]): void {
-    for (let a = 0; a < rows.length; a += CHUNK_ROWS) {
-      const b = Math.min(rows.length, a + CHUNK_ROWS);
-      const block = new Float64Array((b - a) * ROW_WIDTH);
-      for (let i = a; i < b; i++) block.set(rows[i]!, (i - a) * ROW_WIDTH);
-      this.st.insertChunk.run(id, rows[a]![F.start], rows[b - 1]![F.start], b - a, pack(block, b - a));
-    }
+    const block = new Float64Array(rows.length * ROW_WIDTH);
+    for (let i = 0; i < rows.length; i++) block.set(rows[i]!, i * ROW_WIDTH);
+    this.writeBlock(id, block, rows.length);
   }
 
   /** Deletes the folded rows of series `id` starting before `before`; returns rows deleted. */

@@ -36,6 +36,7 @@ import type { TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { AedesPublishPacket, AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import type { AgentRecord } from '../../storage/index.js';
+import { TurnsClosedError } from '../../pipeline/index.js';
 import type { FrameSession, SessionIdentity } from '../../pipeline/index.js';
 import { IngestCore, MqttIngestError } from './ingest-core.js';
 import type { Verdict } from './ingest-core.js';
@@ -186,6 +187,9 @@ export class EmbeddedBroker {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    // Messages still waiting for their turn are not stored: refused at once (the agents resend),
+    // so shutdown waits only for those being stored.
+    this.core.turns.close();
     const server = this.server;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
     const drained = await this.core.drain(timeoutMs);
@@ -396,7 +400,11 @@ export class EmbeddedBroker {
     conn.inFlight++;
     // Handled in its turn (pipeline/turns.ts): a bounded number of messages per event-loop turn,
     // so the API, CONNECTs and keepalives are served however many frames are waiting.
-    const handled = this.core.turns.run(() => this.handle(conn, kind, payload)).catch((err: unknown): Verdict => {
+    // The payload is copied: the parser's buffer may be a slice of a whole socket read, which a
+    // waiting message would otherwise keep alive.
+    const own = Buffer.from(payload);
+    const handled = this.core.turns.run(() => this.handle(conn, kind, own)).catch((err: unknown): Verdict => {
+      if (err instanceof TurnsClosedError) return { verdict: 'withhold', result: 'shutdown' };
       this.core.log('error', 'handler-error', { agent: conn.identity.agentId, kind, err: (err as Error).message }, 'message handling failed: not acknowledged');
       return { verdict: 'withhold', result: 'error' };
     });
