@@ -78,9 +78,24 @@ function pack(rows: Float64Array, n: number): Buffer {
 /** A row of a read: the ROW_WIDTH numbers (X = ord). */
 export type FeatureRowView = Float64Array;
 
-/** Per-read cache of the log's rows of some agents, grouped by series. */
+/**
+ * Per-read cache of the log's rows of some agents in one time range, grouped by series: the
+ * series of one query or rollup span share one decode of each agent's frames (without it, a
+ * read of N series of one agent decodes that agent's frames N times).
+ */
 export class LogReadCache {
   readonly byAgent = new Map<string, Map<number, FeatureRowView[]>>();
+  private from = Number.NaN;
+  private to = Number.NaN;
+  /** The cache for [from, to): emptied when it held another range. */
+  forRange(from: number, to: number): this {
+    if (from !== this.from || to !== this.to) {
+      this.byAgent.clear();
+      this.from = from;
+      this.to = to;
+    }
+    return this;
+  }
 }
 
 export class FeatureLog {
@@ -166,6 +181,7 @@ export class FeatureLog {
       }
     }
     if (head) {
+      cache.forRange(from, to);
       for (const agent of this.st.sourcesOf.all(id) as string[]) {
         let bySeries = cache.byAgent.get(agent);
         if (bySeries === undefined) {

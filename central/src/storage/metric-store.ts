@@ -728,8 +728,9 @@ export class SqliteMetricStore implements MetricStore {
       const boundary = resolution === 'raw' ? 0 : this.rollupBoundary(resolution);
       const out: SeriesPoints[] = [];
       let points = 0;
+      const cache = new LogReadCache();
       for (const s of this.matchSeries(sel)) {
-        const p = resolution === 'raw' ? this.rawPoints(s.id, s.labels, startMs, endMs) : this.bucketPoints(s.id, s.labels, resolution, startMs, endMs, boundary);
+        const p = resolution === 'raw' ? this.rawPoints(s.id, s.labels, startMs, endMs, cache) : this.bucketPoints(s.id, s.labels, resolution, startMs, endMs, boundary, cache);
         if (p.timestamps.length === 0) continue;
         points += p.timestamps.length;
         if (out.length + 1 > maxSeries) {
@@ -862,9 +863,9 @@ export class SqliteMetricStore implements MetricStore {
     );
   }
 
-  private rawPoints(id: number, labels: Labels, startMs: number, endMs: number): SeriesPoints {
+  private rawPoints(id: number, labels: Labels, startMs: number, endMs: number, cache?: LogReadCache): SeriesPoints {
     const raw = this.rawSamples(id, startMs, endMs);
-    const features = this.featureRows(id, startMs, endMs, true)
+    const features = this.featureRows(id, startMs, endMs, true, cache)
       .filter((r) => r[F.count]! > 0 && Number.isFinite(r[F.mean]!))
       .map((r): [number, number] => [r[F.start]!, r[F.mean]!]);
     if (features.length === 0) return { labels, resolution: 'raw', timestamps: raw.ts, values: raw.vs };
@@ -894,7 +895,7 @@ export class SqliteMetricStore implements MetricStore {
    * Raw samples and feature rows of one series as foldable rows, sorted by time. `head`: false
    * when no frame still in the feature log overlaps [from, to).
    */
-  private rawFoldRows(id: number, from: number, to: number, head = true): FoldRow[] {
+  private rawFoldRows(id: number, from: number, to: number, head = true, cache?: LogReadCache): FoldRow[] {
     const raw = this.rawSamples(id, from, to);
     const samples = new Array<FoldRow>(raw.ts.length);
     for (let i = 0; i < samples.length; i++) {
@@ -902,7 +903,7 @@ export class SqliteMetricStore implements MetricStore {
       samples[i] = [raw.ts[i]!, v, v, v, 1, v];
     }
     const features: FoldRow[] = [];
-    for (const r of this.featureRows(id, from, to, head)) {
+    for (const r of this.featureRows(id, from, to, head, cache)) {
       const count = r[F.count]!;
       const mean = r[F.mean]!;
       const min = r[F.min]!;
@@ -926,7 +927,7 @@ export class SqliteMetricStore implements MetricStore {
     return res === '5m' ? Math.min(b, alignDown(horizon(this.state('1m')), r)) : b;
   }
 
-  private bucketPoints(id: number, labels: Labels, res: Rollup, startMs: number, endMs: number, boundary: number): SeriesPoints {
+  private bucketPoints(id: number, labels: Labels, res: Rollup, startMs: number, endMs: number, boundary: number, cache?: LogReadCache): SeriesPoints {
     const r = RES_MS[res];
     const lo = alignUp(startMs, r);
     const p: Required<SeriesPoints> = { labels, resolution: res, timestamps: [], values: [], min: [], max: [], count: [], last: [] };
@@ -946,7 +947,7 @@ export class SqliteMetricStore implements MetricStore {
     }
     const tailFrom = Math.max(lo, boundary);
     if (endMs > tailFrom) {
-      foldBuckets(this.rawFoldRows(id, tailFrom, alignUp(endMs, r)), r, (b) => push(b.bucket, b.sum, b.min, b.max, b.count, b.last));
+      foldBuckets(this.rawFoldRows(id, tailFrom, alignUp(endMs, r), true, cache), r, (b) => push(b.bucket, b.sum, b.min, b.max, b.count, b.last));
     }
     return p;
   }
@@ -1010,10 +1011,14 @@ export class SqliteMetricStore implements MetricStore {
     const upsert = this.st.rollupUpsert[res];
     for (let a = claim.start; a < claim.closed; a += span) {
       const b = Math.min(a + span, claim.closed);
+      // Whether the feature log holds rows of this span (compact() folded it just before, but
+      // frames of a late backlog may have come since): otherwise the rollup reads chunks only.
+      // Frames appended after this point below the claimed horizon marked the range dirty, so
+      // the next compaction recomputes it; the cache shares one decode of each agent's frames
+      // between the span's series.
+      const head = res === '1m' && this.features.headOverlaps(a, b);
+      const cache = new LogReadCache();
       for (let after = 0; ; ) {
-        // Whether the feature log holds rows of this span (rarely, after compact() folded it):
-        // otherwise the rollup reads chunks only, without a lookup of each series' sources.
-        const head = res === '1m' && this.features.headOverlaps(a, b);
         this.ensureOpen();
         const ids = this.st.seriesPage.all(after, this.pageSize) as number[];
         if (ids.length === 0) break;
@@ -1021,7 +1026,7 @@ export class SqliteMetricStore implements MetricStore {
           .transaction(() => {
             let n = 0;
             for (const id of ids) {
-              const rows = res === '1m' ? this.rawFoldRows(id, a, b, head) : (this.st.rollupRange['1m'].all(id, a, b) as unknown[][]).map((x): FoldRow => [x[0] as number, num(x[1]), num(x[2]), num(x[3]), x[4] as number, num(x[5])]);
+              const rows = res === '1m' ? this.rawFoldRows(id, a, b, head, cache) : (this.st.rollupRange['1m'].all(id, a, b) as unknown[][]).map((x): FoldRow => [x[0] as number, num(x[1]), num(x[2]), num(x[3]), x[4] as number, num(x[5])]);
               foldBuckets(rows, r, (k) => {
                 upsert.run(id, k.bucket, k.sum, k.min, k.max, k.count, k.last);
                 n++;
