@@ -1011,11 +1011,13 @@ export class SqliteMetricStore implements MetricStore {
     const upsert = this.st.rollupUpsert[res];
     for (let a = claim.start; a < claim.closed; a += span) {
       const b = Math.min(a + span, claim.closed);
-      // Whether the feature log holds rows of this span (compact() folded it just before, but
-      // frames of a late backlog may have come since): otherwise the rollup reads chunks only.
+      // Whether the feature log holds rows of this span: otherwise the rollup reads chunks only.
       // Frames appended after this point below the claimed horizon marked the range dirty, so
       // the next compaction recomputes it; the cache shares one decode of each agent's frames
       // between the span's series.
+      // A backlog written during the fold that compact() began with may hold windows of the
+      // span: fold again first, so the log the span reads (and the cache holds) stays small.
+      if (res === '1m' && this.features.headOverlaps(a, b)) await this.foldFeatures();
       const head = res === '1m' && this.features.headOverlaps(a, b);
       const cache = new LogReadCache();
       for (let after = 0; ; ) {
