@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Logger } from '../../../shared-schemas/src/runtime/index.js';
-import { ensureCredentials, EnrollmentError, readCredentialsFile } from './index.js';
+import { ensureCredentials, EnrollmentError, isLoopbackUrl, readCredentialsFile } from './index.js';
 import type { EnrollmentConfig, EnsureCredentialsOptions } from './index.js';
 import { makeTestPki } from '../exporters/internal/testdata/certs.js';
 import { CENTRAL_START_MS, openCentralStores, startCentral } from './testdata/central.js';
@@ -412,5 +412,12 @@ describe('credentials folder', () => {
       process.umask(old);
       await central.close();
     }
+  });
+});
+
+describe('plain-http warning', () => {
+  it('is skipped only for loopback URLs (traffic that never leaves the host)', () => {
+    for (const u of ['http://127.0.0.1:8080', 'http://localhost:8080/', 'http://127.1.2.3', 'http://[::1]:8080']) assert.equal(isLoopbackUrl(u), true, u);
+    for (const u of ['http://10.0.0.1:8080', 'http://central.example.com', 'http://127.0.0.1.evil.example', 'http://localhost.evil.example', 'not a url']) assert.equal(isLoopbackUrl(u), false, u);
   });
 });

@@ -403,7 +403,7 @@ export async function ensureCredentials(opts: EnsureCredentialsOptions): Promise
     }
   }
   const endpoint = `${c.url}${ENROLL_PATH}`;
-  if (c.url.startsWith('http:')) log.warn({ url: c.url }, 'enrolling over plain http: the token and the agent secret cross the network unencrypted (use https)');
+  if (c.url.startsWith('http:') && !isLoopbackUrl(c.url)) log.warn({ url: c.url }, 'enrolling over plain http: the token and the agent secret cross the network unencrypted (use https)');
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? defaultSleep;
   const backoff = new Backoff({ initialMs: c.retry.initialIntervalMs, maxMs: c.retry.maxIntervalMs, multiplier: 2, jitter: 0.2, ...(opts.random ? { random: opts.random } : {}) });
@@ -476,4 +476,15 @@ export async function checkEnrollment(c: EnrollmentConfig, agent: ConfiguredIden
     }
   }
   return `not enrolled yet: will enroll at ${c.url} on first start (token present), credentials to ${c.credentialsFile}`;
+}
+
+/** True for a URL whose host is this machine (localhost, 127.0.0.0/8, ::1): plain http never leaves it. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
