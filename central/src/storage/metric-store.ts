@@ -109,6 +109,8 @@ export interface SqliteMetricStoreOptions {
   compactionChunkMs?: number;
   /** Series per compaction / retention transaction. Default 1000. */
   compactionSeriesPerTransaction?: number;
+  /** compact() applies retention when this long has passed since it last did. Default 5 min. */
+  expireIntervalMs?: number;
 }
 
 const RES_MS = { '1m': MINUTE, '5m': 5 * MINUTE } as const;
@@ -275,6 +277,8 @@ export class SqliteMetricStore implements MetricStore {
    */
   private readonly frozenSeries = new WeakMap<object, NormalizedSeries | string>();
   private closed = false;
+  private readonly expireIntervalMs: number;
+  private lastExpireMs = -Infinity;
   /** Series in the database as this connection knows it (see maxSeriesTotal). */
   private seriesCount: number;
   private compacting: Promise<unknown> = Promise.resolve();
@@ -321,6 +325,7 @@ export class SqliteMetricStore implements MetricStore {
     this.chunkMs = positiveInt(opts.compactionChunkMs ?? HOUR, 'compactionChunkMs');
     if (this.chunkMs % (5 * MINUTE) !== 0) throw new StorageError('INVALID_ARGUMENT', `compactionChunkMs must be a multiple of 5 min (got ${this.chunkMs})`);
     this.pageSize = positiveInt(opts.compactionSeriesPerTransaction ?? 1000, 'compactionSeriesPerTransaction');
+    this.expireIntervalMs = positiveInt(opts.expireIntervalMs ?? 5 * MINUTE, 'expireIntervalMs', true);
     const limits = { ...DEFAULT_METRIC_LIMITS, ...opts.limits };
     for (const [k, v] of Object.entries(limits)) positiveInt(v, `limits.${k}`);
     if (limits.maxBatchSize > MAX_FRAME_ROWS) throw new StorageError('INVALID_ARGUMENT', `limits.maxBatchSize must be at most ${MAX_FRAME_ROWS} (got ${limits.maxBatchSize})`);
@@ -966,7 +971,13 @@ export class SqliteMetricStore implements MetricStore {
         await this.moveLegacySamples();
         await this.foldFeatures();
         const downsampled = (await this.rollup('1m', nowMs)) + (await this.rollup('5m', nowMs));
-        const deleted = await this.expire(nowMs);
+        // Retention walks every series: at most once per expireIntervalMs (retention is counted
+        // in hours and days; rollups and folds above run at every call).
+        let deleted = 0;
+        if (!(nowMs - this.lastExpireMs < this.expireIntervalMs && nowMs >= this.lastExpireMs)) {
+          deleted = await this.expire(nowMs);
+          this.lastExpireMs = nowMs;
+        }
         return { downsampled, deleted };
       } catch (err) {
         throw toStorageError(err, 'compaction failed (it resumes where it stopped at the next call)');
