@@ -206,6 +206,19 @@ interface SeriesGroup {
 
 /** Legacy `samples` rows moved into chunks per compaction transaction. */
 const LEGACY_ROWS_PER_TRANSACTION = 20_000;
+/**
+ * A normalised series object carrying this connection's cached id and feature source (the
+ * dictionary decoder hands one frozen label set per series and connection, and frozenSeries
+ * maps it to one normalised object): a row then costs no map lookup for either. Valid while
+ * the epoch matches (SqliteMetricStore.epoch).
+ */
+interface CachedSeries extends NormalizedSeries {
+  storeId?: number;
+  storeEpoch?: number;
+  sourceAgent?: string;
+  sourceEpoch?: number;
+}
+
 interface PreparedFeature {
   index: number;
   series: NormalizedSeries;
@@ -287,10 +300,10 @@ export class SqliteMetricStore implements MetricStore {
   /** Feature rows: the frame log and the per-series chunks it is folded into (feature-log.ts). */
   private readonly features: FeatureLog;
   /**
-   * Series ids by normalised series object (one per frozen label set, see frozenSeries): a hit
-   * costs no key lookup. Replaced, with the key cache, when series were garbage-collected.
+   * Bumped whenever cached series ids may be stale (series garbage-collected): the id and
+   * source cached on a normalised series object (CachedSeries) count only for this epoch.
    */
-  private ids = new WeakMap<NormalizedSeries, number>();
+  private epoch = 0;
   /** store_meta.series_gc_generation as last seen by this connection. */
   private gcGeneration: number;
   /**
@@ -562,7 +575,12 @@ export class SqliteMetricStore implements MetricStore {
           refused.push({ index: p.index, reason: this.cardinalityReason() });
           continue;
         }
-        this.features.noteSource(id, agentId);
+        const c = p.series as CachedSeries;
+        if (c.sourceAgent !== agentId || c.sourceEpoch !== this.epoch) {
+          this.features.noteSource(id, agentId);
+          c.sourceAgent = agentId;
+          c.sourceEpoch = this.epoch;
+        }
         const r = p.row;
         const o = n * ROW_WIDTH;
         rows[o + F.start] = p.start;
@@ -626,6 +644,9 @@ export class SqliteMetricStore implements MetricStore {
           this.dropSeriesCaches();
           continue;
         }
+        // Rolled back: ids and sources cached during the attempt may name rows that were
+        // never committed.
+        this.dropSeriesCaches();
         throw toStorageError(err, 'metric write failed (nothing of the batch was stored)');
       }
     }
@@ -633,17 +654,21 @@ export class SqliteMetricStore implements MetricStore {
 
   /** The series' id, created if needed; undefined when creating it would exceed maxSeriesTotal. */
   private seriesId(s: NormalizedSeries, now: number, created: Map<string, number>): number | undefined {
-    const known = this.ids.get(s);
-    if (known !== undefined) return known;
+    const c = s as CachedSeries;
+    if (c.storeEpoch === this.epoch) return c.storeId;
     const hit = created.get(s.key) ?? this.cache.get(s.key);
     if (hit !== undefined) {
-      if (!created.has(s.key)) this.ids.set(s, hit);
+      if (!created.has(s.key)) {
+        c.storeId = hit;
+        c.storeEpoch = this.epoch;
+      }
       return hit;
     }
     const found = this.st.seriesByKey.get(s.key) as number | undefined;
     if (found !== undefined) {
       this.cache.set(s.key, found);
-      this.ids.set(s, found);
+      c.storeId = found;
+      c.storeEpoch = this.epoch;
       return found;
     }
     if (this.seriesCount + created.size >= this.limits.maxSeriesTotal) return undefined;
@@ -656,7 +681,7 @@ export class SqliteMetricStore implements MetricStore {
   /** Drops every cached series id (series may have been garbage-collected). */
   private dropSeriesCaches(): void {
     this.cache.clear();
-    this.ids = new WeakMap();
+    this.epoch++;
     this.features.clearCache();
   }
 
