@@ -17,7 +17,7 @@ import { partitionFor } from './partitioner.js';
 import { runBatch } from './delivery.js';
 import { BusError, DLQ_SUFFIX } from './types.js';
 import type { Assignment, Bus, BusMessage, BusRecord, SubscribeOptions, Subscription, TopicSpec } from './types.js';
-import { checkMessages, checkSubscribe, checkTopics } from './validate.js';
+import { checkMessages, checkSubscribe, checkTopicName, checkTopics } from './validate.js';
 import type { CheckedSubscribe } from './validate.js';
 
 export interface InProcessBusOptions {
@@ -264,6 +264,7 @@ export class InProcessBus implements Bus {
 
   async publish(topic: string, messages: readonly BusMessage[]): Promise<void> {
     this.ensureOpen();
+    checkTopicName(topic, 'topic');
     const t = this.topic(topic);
     checkMessages(messages);
     const n = t.partitions.length;

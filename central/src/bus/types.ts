@@ -106,8 +106,17 @@ export interface Subscription {
 export interface Bus extends Component {
   /** Creates missing topics (and their `.dlq`) with the given partitions; existing ones are kept. */
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
-  /** Appends records (see the file comment). Waits while the bus is full (in-process). */
+  /**
+   * Appends records (see the file comment). The in-process bus waits while a partition is full
+   * (backpressure); Kafka is bounded by the producer's retry budget instead and then rejects
+   * with a retryable BusError('UNAVAILABLE').
+   */
   publish(topic: string, messages: readonly BusMessage[]): Promise<void>;
+  /**
+   * Joins the group; resolves once this consumer has joined (Kafka: after the group join, at
+   * most its join timeout, else BusError('UNAVAILABLE')). Partitions may move between members
+   * at any time between batches.
+   */
   subscribe(opts: SubscribeOptions): Promise<Subscription>;
 }
 

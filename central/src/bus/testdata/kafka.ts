@@ -1,0 +1,61 @@
+// A real Kafka broker for the Kafka bus tests, started by deploy/dev/kafka.sh as a private
+// instance: its own state folder (AIOPS_DEV_HOME) and a free port, so stopping it (the outage
+// test does) never disturbs another suite. The jars are cached outside the repository and
+// shared between instances. When the script fails the suite is skipped with a loud line on
+// stderr, except under CI=true where it fails.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface KafkaBroker {
+  ok: boolean;
+  reason: string;
+  port: number;
+  /** `127.0.0.1:<port>`, for KafkaBusConfig.brokers. */
+  broker: string;
+  /** `start`, `stop` or `status` again (the outage test); true when the script succeeded. */
+  script(action: 'start' | 'stop' | 'status'): Promise<boolean>;
+  /** Stops the broker and removes its state folder. */
+  dispose(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export async function startKafka(): Promise<KafkaBroker> {
+  const port = await freePort();
+  const home = mkdtempSync(join(tmpdir(), 'aiops-dev-kafka-bus-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, AIOPS_DEV_HOME: home, KAFKA_PORT: String(port) };
+  delete env['KAFKA_CONTROLLER_PORT'];
+  // Asynchronous, so a test's publishers and consumers keep running while the broker stops.
+  const script = (action: 'start' | 'stop' | 'status') =>
+    new Promise<boolean>((resolve) => {
+      const child = spawn('bash', [`${REPO_ROOT}deploy/dev/kafka.sh`, action], { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+      child.once('error', () => resolve(false));
+      child.once('close', (code) => resolve(code === 0));
+    });
+  const dispose = async () => {
+    await script('stop');
+    rmSync(home, { recursive: true, force: true });
+  };
+  const base = { port, broker: `127.0.0.1:${port}`, script, dispose };
+  if (await script('start')) return { ok: true, reason: '', ...base };
+  rmSync(home, { recursive: true, force: true });
+  const reason = 'deploy/dev/kafka.sh start failed';
+  if (process.env['CI'] === 'true') throw new Error(`${reason} (CI=true: a missing real peer fails the test)`);
+  process.stderr.write(`\n!!!!!!!! SKIPPING the Kafka bus tests: ${reason}. They prove nothing without their broker. !!!!!!!!\n\n`);
+  return { ok: false, reason, ...base };
+}
