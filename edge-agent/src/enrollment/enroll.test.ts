@@ -8,7 +8,6 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +18,7 @@ import type { EnrollmentConfig, EnsureCredentialsOptions } from './index.js';
 import { makeTestPki } from '../exporters/internal/testdata/certs.js';
 import { CENTRAL_START_MS, openCentralStores, startCentral } from './testdata/central.js';
 import type { TestCentral } from './testdata/central.js';
+import { freePort } from '../testing/index.js';
 
 function tempDir(prefix = 'aiops-enroll-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -55,15 +55,6 @@ async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): 
     return e;
   }
   assert.fail(`expected ${code}`);
-}
-
-/** A loopback port nobody listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('ensureCredentials against a real central', () => {

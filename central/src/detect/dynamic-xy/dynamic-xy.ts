@@ -101,6 +101,13 @@ interface SeverityRule {
   labels: Array<[string, RegExp]>;
 }
 
+interface KeyEntry {
+  tenant: string;
+  key: string;
+  /** The state last found for this label object (check `dropped` before use). */
+  series: Series | undefined;
+}
+
 interface Series {
   readonly key: string;
   readonly tenant: string;
@@ -115,6 +122,8 @@ interface Series {
    */
   older: Series | undefined;
   newer: Series | undefined;
+  /** Dropped (evicted or idle): a cached reference to it (KeyEntry.series) is stale. */
+  dropped: boolean;
   /** Flag history, bit 0 = the newest window. */
   bits: number;
   windows: number;
@@ -185,7 +194,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
   /** Ends of the recency list (see Series.older). */
   private oldest: Series | undefined;
   private newest: Series | undefined;
-  private readonly keyCache = new WeakMap<object, { tenant: string; key: string }>();
+  private readonly keyCache = new WeakMap<object, KeyEntry>();
   private outbox: Alert[] = [];
   private chain: Promise<void> = Promise.resolve();
   private timer: unknown;
@@ -384,18 +393,29 @@ export class DynamicXyDetector implements Component, FrameConsumer {
   }
 
   private keyOf(tenant: string, labels: Labels): string {
+    return this.keyEntry(tenant, labels).key;
+  }
+
+  /**
+   * The key of a label set, cached per label object (the frame decoder hands one frozen object
+   * per series and connection), with the series state last found for it: a window of a known
+   * series then costs one WeakMap lookup, not a key lookup in a map of every series.
+   */
+  private keyEntry(tenant: string, labels: Labels): KeyEntry {
     const c = this.keyCache.get(labels);
-    if (c !== undefined && c.tenant === tenant) return c.key;
+    if (c !== undefined && c.tenant === tenant) return c;
     // JSON-quoted tenant then the canonical key: injective over (tenant, label set).
     const key = JSON.stringify(tenant) + canonicalLabelKey(labels);
-    this.keyCache.set(labels, { tenant, key });
-    return key;
+    const entry: KeyEntry = { tenant, key, series: undefined };
+    this.keyCache.set(labels, entry);
+    return entry;
   }
 
   /** Applies one window of one series; false when the window was stale. */
   private observe(tenant: string, labels: Labels, startMs: number, endMs: number, row: Row, now: number, out: Alert[], silent: boolean): boolean {
-    const key = this.keyOf(tenant, labels);
-    let s = this.series.get(key);
+    const entry = this.keyEntry(tenant, labels);
+    const key = entry.key;
+    let s = entry.series !== undefined && !entry.series.dropped ? entry.series : this.series.get(key);
     if (s === undefined) {
       if (this.series.size >= this.cfg.max_series) this.evictOldest('capacity', out);
       s = {
@@ -407,6 +427,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
         lastSeenAtMs: now,
         older: undefined,
         newer: undefined,
+        dropped: false,
         bits: 0,
         windows: 0,
         cleanStreak: 0,
@@ -427,7 +448,9 @@ export class DynamicXyDetector implements Component, FrameConsumer {
       this.series.set(key, s);
       this.link(s);
       this.mSeries.inc();
+      entry.series = s;
     } else {
+      entry.series = s;
       if (!(startMs > s.lastStartMs)) {
         if (!silent) this.mStale.inc();
         return false;
@@ -713,6 +736,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     }
     this.series.delete(s.key);
     this.unlink(s);
+    s.dropped = true;
     this.mSeries.dec();
     this.mEvicted.inc(1, { reason });
   }

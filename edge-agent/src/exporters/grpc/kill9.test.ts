@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../internal/testdata/real-peer.js';
 import { TestIngestServer } from './testdata/ingest-server.js';
+import { freePort } from '../../testing/index.js';
 
 const CHILD = fileURLToPath(new URL('./testdata/kill9-child.ts', import.meta.url));
 const EVERY_MS = 100;
@@ -47,13 +47,6 @@ async function until(pred: () => boolean, what: string, timeoutMs = 60_000): Pro
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('kill -9 of an agent with a buffer', () => {
   it('resumes from the buffer after SIGKILL and loses at most one flush interval', { timeout: 180_000 }, async () => {
