@@ -44,7 +44,7 @@ export function registerAgentConfigRoutes(gateway: Gateway, deps: AgentConfigDep
   const maxBytes = deps.maxBytes ?? 64 * 1024;
   const params = z.object({ id: z.string().regex(AGENT_ID_PATTERN, 'must be an agent id') });
   const agentOf = async (id: string) => {
-    const a = (await deps.agents.list()).find((x) => x.agentId === id);
+    const a = await deps.agents.get(id);
     if (a === undefined) throw new ApiError(404, 'not_found', `no agent ${JSON.stringify(id)} (see GET /api/v1/agents)`);
     return a;
   };

@@ -302,7 +302,7 @@ describe('agent routes', () => {
 });
 
 describe('agent routes: concurrent enrollments', () => {
-  // An asynchronous store (a remote database): list() yields to the event loop, so two requests
+  // An asynchronous store (a remote database): list() and get() yield to the event loop, so two requests
   // would both pass the "id not active" check unless the route serialises check and enroll.
   const slow = (a: AgentStore): AgentStore => ({
     createEnrollmentToken: (i, n) => a.createEnrollmentToken(i, n),
@@ -315,6 +315,10 @@ describe('agent routes: concurrent enrollments', () => {
     list: async () => {
       await new Promise((r) => setTimeout(r, 5));
       return a.list();
+    },
+    get: async (id) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return a.get(id);
     },
     touch: (id, n) => a.touch(id, n),
   });

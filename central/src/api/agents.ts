@@ -227,7 +227,7 @@ export function registerAgentRoutes(gateway: Gateway, deps: AgentRoutesDeps): vo
           throw new ApiError(429, 'rate_limited', 'too many refused enrollments; retry later', { retryAfterSeconds: Math.max(1, Math.ceil(limiter.waitMs('enroll') / 1000)) });
         }
         const now = clock.now();
-        const existing = (await agents.list()).find((a) => a.agentId === agentId);
+        const existing = await agents.get(agentId);
         if (existing !== undefined && existing.revokedAtMs === 0) {
           ctx.log.warn({ agentId }, 'enrollment refused: an active agent has this id');
           throw refuse('conflict', new ApiError(409, 'agent_exists', `an active agent is already enrolled as "${agentId}"; the token was not used. Give this agent another agent.id, or revoke the old registration (aiops agents revoke ${agentId}) and start the agent again`));
@@ -282,7 +282,7 @@ export function registerAgentRoutes(gateway: Gateway, deps: AgentRoutesDeps): vo
     handler: async (ctx) => {
       const agentId = ctx.params.id;
       const revoked = await agents.revoke(agentId, clock.now());
-      if (!revoked && !(await agents.list()).some((a) => a.agentId === agentId)) {
+      if (!revoked && (await agents.get(agentId)) === undefined) {
         throw new ApiError(404, 'not_found', `no agent is enrolled as "${agentId}"`);
       }
       if (revoked) ctx.log.info({ agentId, by: ctx.principal!.keyId }, 'agent revoked');

@@ -359,6 +359,17 @@ export class SqliteAgentStore implements AgentStore {
     }
   }
 
+  async get(agentId: string): Promise<AgentRecord | undefined> {
+    this.ensureOpen();
+    if (typeof agentId !== 'string') throw new StorageError('INVALID_ARGUMENT', 'agentId must be a string');
+    try {
+      const row = this.st.getAgent.get(agentId) as AgentRow | undefined;
+      return row === undefined ? undefined : agentRecord(row);
+    } catch (err) {
+      throw toStorageError(err, 'agent lookup failed');
+    }
+  }
+
   /** Records that the agent was seen at nowMs (never moves lastSeen back); unknown ids are ignored. */
   async touch(agentId: string, nowMs: number): Promise<void> {
     this.ensureOpen();

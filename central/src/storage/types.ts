@@ -259,6 +259,8 @@ export interface AgentStore {
   verify(agentId: string, secret: string, nowMs: number): Promise<AgentRecord | undefined>;
   revoke(agentId: string, nowMs: number): Promise<boolean>;
   list(): Promise<AgentRecord[]>;
+  /** One agent by id (revoked ones included), undefined when never enrolled. */
+  get(agentId: string): Promise<AgentRecord | undefined>;
   touch(agentId: string, nowMs: number): Promise<void>;
 }
 

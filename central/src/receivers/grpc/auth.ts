@@ -119,8 +119,8 @@ export class AgentAuthenticator {
     return r !== undefined && r.revokedAtMs === 0 ? r : undefined;
   }
 
-  // AgentStore has no lookup by id other than verify(): list() once per snapshot (see report:
-  // an AgentStore.get(agentId) would make this a point read).
+  // One listing per snapshot, shared by the certificate-authenticated calls until it ages out
+  // (AgentStore.get would make each call a point read instead; the snapshot predates it).
   private refresh(): Promise<void> {
     if (this.refreshing !== undefined) return this.refreshing;
     const generation = this.generation;

@@ -49,8 +49,6 @@ const SERVER_UNAVAILABLE = 3 as const;
 const NOT_AUTHORIZED = 5 as const;
 /** Fixed header, topic length field, the longest topic and the packet id around a payload. */
 const PUBLISH_OVERHEAD = 2 + 65_535 + 2;
-/** How long a listing of the agent directory answers "why was this connection refused". */
-const DIRECTORY_TTL_MS = 5000;
 
 export type AuthFailureReason =
   | 'no_credentials'
@@ -75,7 +73,6 @@ interface Conn {
   audited: Set<string>;
 }
 
-type AgentStoreWithGet = IngestCore['deps']['agents'] & { get?(agentId: string): Promise<AgentRecord | undefined> };
 
 function authError(code: 3 | 5, message: string) {
   return Object.assign(new Error(message), { returnCode: code });
@@ -98,8 +95,6 @@ export class EmbeddedBroker {
   /** Agent id -> revocationSeq of its last revokeAgent (only while authentications are running). */
   private readonly revokedAt = new Map<string, number>();
   private authsRunning = 0;
-  private directory: { at: number; byId: Map<string, AgentRecord> } | undefined;
-  private listing: Promise<Map<string, AgentRecord>> | undefined;
 
   constructor(private readonly core: IngestCore) {}
 
@@ -208,8 +203,6 @@ export class EmbeddedBroker {
   /** Closes the agent's live connection now; returns whether there was one. */
   revokeAgent(agentId: string): boolean {
     this.revokedAt.set(agentId, ++this.revocationSeq);
-    this.directory = undefined;
-    this.listing = undefined;
     const conn = this.live.get(agentId);
     if (conn === undefined) return false;
     this.live.delete(agentId);
@@ -328,35 +321,16 @@ export class EmbeddedBroker {
   /** Why verify() refused: only for the metric label and the log line. */
   private async whyRefused(agentId: string): Promise<AuthFailureReason> {
     try {
-      const r = await this.findAgent(agentId, DIRECTORY_TTL_MS);
+      const r = await this.findAgent(agentId);
       return r === undefined ? 'unknown_agent' : r.revokedAtMs !== 0 ? 'revoked' : 'bad_secret';
     } catch {
       return 'bad_secret';
     }
   }
 
-  /**
-   * The agent's record. AgentStore has no lookup by id (list() only; see the report): a listing
-   * is shared by concurrent callers and, for refusal reasons only, reused for `maxAgeMs`.
-   */
-  private async findAgent(agentId: string, maxAgeMs = 0): Promise<AgentRecord | undefined> {
-    const store = this.core.deps.agents as AgentStoreWithGet;
-    if (typeof store.get === 'function') return store.get(agentId);
-    const now = this.core.settings.clock.now();
-    if (maxAgeMs > 0 && this.directory !== undefined && now - this.directory.at <= maxAgeMs) return this.directory.byId.get(agentId);
-    let listing = this.listing;
-    if (listing === undefined) {
-      listing = store.list().then((all) => new Map(all.map((r) => [r.agentId, r])));
-      this.listing = listing;
-      const clear = () => {
-        if (this.listing === listing) this.listing = undefined;
-      };
-      listing.then((byId) => {
-        if (this.listing === listing) this.directory = { at: now, byId };
-        clear();
-      }, clear);
-    }
-    return (await listing).get(agentId);
+  /** The agent's record (a point read of the agent store). */
+  private findAgent(agentId: string): Promise<AgentRecord | undefined> {
+    return this.core.deps.agents.get(agentId);
   }
 
   // --- ACL and messages -----------------------------------------------------------------------

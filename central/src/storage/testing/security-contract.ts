@@ -175,6 +175,8 @@ export function runAgentStoreContract(name: string, make: SubjectFactory<AgentSt
       assert.equal(await s.revoke('nope', T0), false);
       assert.equal(await s.verify('host-1', first.secret, T0 + 3000), undefined, 'revoked');
       assert.equal((await s.list())[0]?.revokedAtMs, T0 + 1000);
+      assert.deepEqual(await s.get('host-1'), (await s.list())[0], 'get returns what list holds, revoked included');
+      assert.equal(await s.get('nope'), undefined);
 
       const again = await s.createEnrollmentToken({ tenant: 't1', expiresAtMs: T0 + DAY, createdBy: 'cli' }, T0);
       const second = (await s.enroll(again.token, 'host-1', T0 + 5000))!;
