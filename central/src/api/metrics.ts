@@ -18,6 +18,7 @@ import type { Gateway } from '../gateway/index.js';
 import type { MetricSample, MetricStore, SeriesColumns, WriteResult } from '../storage/index.js';
 import { ERR, LabelsSchema, storageToApi, tenantOf, timeParam } from './common.js';
 import { parseSelector, SelectorSyntaxError } from './selector.js';
+import { TenantScope } from '../pipeline/index.js';
 
 export interface MetricRoutesDeps {
   metrics: MetricStore;
@@ -100,18 +101,9 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
   };
   const cacheSize = deps.labelCacheSize ?? 50_000;
   const labelCache = cacheSize > 0 ? new BoundedLabelCache(Math.max(1, Math.floor(cacheSize / 2))) : undefined;
-  /** A non-default tenant's copy of a cached (frozen) label set, made once per label set. */
-  const scopedCopies = new Map<string, WeakMap<object, Readonly<Record<string, string>>>>();
-  /** Tenant isolation in the shared metric store: a non-default tenant's series carry `tenant`. */
-  const scoped = (tenant: string, labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
-    if (tenant === deps.defaultTenant) return labels;
-    if (!Object.isFrozen(labels)) return { ...labels, tenant };
-    let copies = scopedCopies.get(tenant);
-    if (copies === undefined) scopedCopies.set(tenant, (copies = new WeakMap()));
-    let copy = copies.get(labels);
-    if (copy === undefined) copies.set(labels, (copy = Object.freeze({ ...labels, tenant })));
-    return copy;
-  };
+  /** Tenant isolation in the shared metric store (pipeline/tenant-scope.ts). */
+  const scope = new TenantScope(deps.defaultTenant);
+  const scoped = (tenant: string, labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> => scope.labels(tenant, labels);
 
   /**
    * Writes `series` in parts of STORE_CHUNK samples (a series may straddle two parts), part k

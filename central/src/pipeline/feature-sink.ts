@@ -6,6 +6,7 @@
 import type { ComponentMetrics, Logger, BoundCounter } from '../../../shared-schemas/src/runtime/index.js';
 import type { FrameConsumer, IngestedFrame } from '../component.js';
 import type { MetricStore } from '../storage/types.js';
+import type { TenantScope } from './tenant-scope.js';
 
 export interface FeatureSinkOptions {
   store: MetricStore;
@@ -13,6 +14,8 @@ export interface FeatureSinkOptions {
   readers: FrameConsumer[];
   logger: Logger;
   metrics: ComponentMetrics;
+  /** Rows of other tenants are stored with a `tenant` label (tenant-scope.ts). Default: none scoped. */
+  scope?: TenantScope;
 }
 
 export class FeatureSink implements FrameConsumer {
@@ -34,10 +37,11 @@ export class FeatureSink implements FrameConsumer {
   }
 
   async consumeFrame(frame: IngestedFrame): Promise<void> {
+    const scope = this.opts.scope;
     const result = await this.opts.store.writeFeatureFrame(
       frame.agentId,
       frame.sequence,
-      frame.rows.map((r) => ({ labels: r.labels, windowStartMs: frame.windowStartMs, windowEndMs: frame.windowEndMs, row: r.row })),
+      frame.rows.map((r) => ({ labels: scope === undefined ? r.labels : scope.labels(frame.tenant, r.labels), windowStartMs: frame.windowStartMs, windowEndMs: frame.windowEndMs, row: r.row })),
     );
     if (result.duplicate) {
       this.duplicates.inc();

@@ -7,3 +7,4 @@ export { AlertStoreSink } from './alert-sink.js';
 export type { AlertChange, AlertStoreSinkOptions } from './alert-sink.js';
 export { Turns, TurnsClosedError } from './turns.js';
 export type { TurnsOptions } from './turns.js';
+export { TENANT_LABEL, TenantScope } from './tenant-scope.js';

@@ -20,9 +20,10 @@ import type { CentralSettings, Component } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
 import { DynamicXyDetector, validateDetectionConfig } from '../detect/dynamic-xy/index.js';
+import type { SeriesHistory } from '../detect/dynamic-xy/index.js';
 import { createGateway } from '../gateway/index.js';
 import type { Gateway } from '../gateway/index.js';
-import { AlertStoreSink, FeatureSink, FrameIngest } from '../pipeline/index.js';
+import { AlertStoreSink, FeatureSink, FrameIngest, TenantScope } from '../pipeline/index.js';
 import { GrpcIngest } from '../receivers/grpc/index.js';
 import { MqttIngest } from '../receivers/mqtt/index.js';
 import { openSqliteStores } from '../storage/index.js';
@@ -99,7 +100,7 @@ export class CentralService {
 
       if (has('ingest')) {
         const sinkSettings = settings('ingest/features');
-        const featureSink = new FeatureSink({ store: s.metrics, readers: detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics });
+        const featureSink = new FeatureSink({ store: s.metrics, readers: detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics, scope: new TenantScope(config.tenant) });
         const ingestSettings = settings('ingest/frames');
         const frames = new FrameIngest({ next: featureSink, logger: ingestSettings.logger, metrics: ingestSettings.metrics });
         this.mqtt = config.mqtt.mode === 'off' ? undefined : new MqttIngest(settings('ingest/mqtt'), config.mqtt, { agents: s.agents, ingest: frames, audit: s.audit });
@@ -202,12 +203,26 @@ export class CentralService {
    */
   private async primeDetector(detector: DynamicXyDetector): Promise<void> {
     const now = this.rt.clock.now();
+    const scope = new TenantScope(this.config.tenant);
+    let series = 0;
+    let restored = 0;
     try {
-      const history = await this.stores.metrics.queryFeatures({ selector: { matchers: [{ name: '__name__', op: '=~', value: '.+' }] }, startMs: now - 3_600_000, endMs: now + 60_000, maxSeries: 100_000, maxRows: 5_000_000 });
-      const n = detector.prime(this.config.tenant, history);
-      this.rt.logger.info({ series: history.length, restored: n }, 'detector state rebuilt from stored feature rows');
+      // Every series, a page at a time (a query would stop at its series cap), each under the
+      // tenant its rows were stored for, with the labels its agent sends.
+      for await (const page of this.stores.metrics.scanFeatures({ startMs: now - 3_600_000, endMs: now + 60_000 })) {
+        const byTenant = new Map<string, SeriesHistory[]>();
+        for (const f of page) {
+          const { tenant, labels } = scope.unscope(f.labels);
+          let list = byTenant.get(tenant);
+          if (list === undefined) byTenant.set(tenant, (list = []));
+          list.push({ labels, windows: f.windows });
+        }
+        for (const [tenant, history] of byTenant) restored += detector.prime(tenant, history);
+        series += page.length;
+      }
+      this.rt.logger.info({ series, restored }, 'detector state rebuilt from stored feature rows');
     } catch (err) {
-      this.rt.logger.warn({ err: (err as Error).message }, 'detector state not rebuilt from storage (starting cold)');
+      this.rt.logger.warn({ err: (err as Error).message, series, restored }, 'detector state not (fully) rebuilt from storage (the rest starts cold)');
     }
   }
 

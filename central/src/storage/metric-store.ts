@@ -387,6 +387,7 @@ export class SqliteMetricStore implements MetricStore {
       rollupUpsert: { '1m': rollupUpsert('rollup_1m'), '5m': rollupUpsert('rollup_5m') },
       countSeries: h.prepare('SELECT COUNT(*) FROM series').pluck(),
       seriesPage: h.prepare('SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?').pluck(),
+      seriesKeyPage: h.prepare('SELECT id, key FROM series WHERE id > ? ORDER BY id LIMIT ?').raw(),
       earliest: {
         samples: h.prepare('SELECT MIN((SELECT ts FROM samples WHERE series_id = s.id ORDER BY ts LIMIT 1)) FROM series s').pluck(),
         '1m': h.prepare('SELECT MIN((SELECT bucket FROM rollup_1m WHERE series_id = s.id ORDER BY bucket LIMIT 1)) FROM series s').pluck(),
@@ -794,32 +795,52 @@ export class SqliteMetricStore implements MetricStore {
           rows += raw.length;
           if (out.length + 1 > maxSeries) throw new StorageError('QUERY_LIMIT', `feature query matches more than ${maxSeries} series with rows in the range (maxSeries); narrow the selector`);
           if (rows > maxRows) throw new StorageError('QUERY_LIMIT', `feature query returns more than ${maxRows} rows (maxRows); shorten the range or narrow the selector`);
-          out.push({
-            labels: s.labels,
-            windows: raw.map((r) => ({
-              windowStartMs: r[F.start]!,
-              windowEndMs: r[F.end]!,
-              row: {
-                count: r[F.count]!,
-                min: r[F.min]!,
-                max: r[F.max]!,
-                mean: r[F.mean]!,
-                std: r[F.std]!,
-                last: r[F.last]!,
-                p50: r[F.p50]!,
-                p95: r[F.p95]!,
-                tier1MaxScore: r[F.score]!,
-                flags: r[F.flags]!,
-                bandLower: r[F.bandLower]!,
-                bandUpper: r[F.bandUpper]!,
-              },
-            })),
-          });
+          out.push({ labels: s.labels, windows: raw.map(featureWindow) });
         }
         return out;
       })();
     } catch (err) {
       throw toStorageError(err, 'feature query failed');
+    }
+  }
+
+  async *scanFeatures(q: { startMs: number; endMs: number; pageSize?: number }): AsyncIterable<FeatureSeries[]> {
+    this.ensureOpen();
+    if (!isPlainObject(q)) throw new StorageError('INVALID_QUERY', `scan must be an object (got ${show(q)})`);
+    for (const [k, v] of [['startMs', q.startMs], ['endMs', q.endMs]] as const) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new StorageError('INVALID_QUERY', `${k} must be an integer number of ms since the epoch (got ${show(v)})`);
+    }
+    if (q.endMs <= q.startMs) throw new StorageError('INVALID_QUERY', `endMs must be after startMs (got ${q.startMs} .. ${q.endMs})`);
+    const pageSize = positiveInt(q.pageSize ?? 1000, 'pageSize');
+    const { startMs, endMs } = q;
+    for (let after = 0; ; ) {
+      this.ensureOpen();
+      let ids: unknown[][] = [];
+      let page: FeatureSeries[];
+      try {
+        page = this.h.transaction((): FeatureSeries[] => {
+          const out: FeatureSeries[] = [];
+          const head = this.features.headOverlaps(startMs, endMs);
+          const cache = new LogReadCache();
+          // Pages of the series table until `pageSize` series with rows are found.
+          while (out.length < pageSize) {
+            ids = this.st.seriesKeyPage.all(after, pageSize) as unknown[][];
+            if (ids.length === 0) break;
+            for (const [id, key] of ids as Array<[number, string]>) {
+              after = id;
+              const raw = this.features.read(id, startMs, endMs, head, cache);
+              if (raw.length > 0) out.push({ labels: labelsFromKey(key), windows: raw.map(featureWindow) });
+              if (out.length >= pageSize) break;
+            }
+          }
+          return out;
+        })();
+      } catch (err) {
+        throw toStorageError(err, 'feature scan failed');
+      }
+      if (page.length > 0) yield page;
+      if (ids.length === 0 || page.length < pageSize) return;
+      await yieldToLoop();
     }
   }
 
@@ -1210,6 +1231,28 @@ export class SqliteMetricStore implements MetricStore {
     this.cache.clear();
     if (this.ownsDatabase) this.db.close();
   }
+}
+
+/** A feature row as the API shape (ROW_WIDTH numbers, see feature-log.ts). */
+function featureWindow(r: FeatureRowView): Omit<FeatureSample, 'labels'> {
+  return {
+    windowStartMs: r[F.start]!,
+    windowEndMs: r[F.end]!,
+    row: {
+      count: r[F.count]!,
+      min: r[F.min]!,
+      max: r[F.max]!,
+      mean: r[F.mean]!,
+      std: r[F.std]!,
+      last: r[F.last]!,
+      p50: r[F.p50]!,
+      p95: r[F.p95]!,
+      tier1MaxScore: r[F.score]!,
+      flags: r[F.flags]!,
+      bandLower: r[F.bandLower]!,
+      bandUpper: r[F.bandUpper]!,
+    },
+  };
 }
 
 function minOf(...xs: unknown[]): number | undefined {

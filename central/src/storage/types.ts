@@ -138,6 +138,13 @@ export interface MetricStore {
    * the UI. Raw feature rows are kept as long as raw samples.
    */
   queryFeatures(q: FeatureQuery): Promise<FeatureSeries[]>;
+  /**
+   * Every series' feature rows in [startMs, endMs), in pages of at most `pageSize` series
+   * (default 1,000) with rows in the range, without queryFeatures' series and row caps: for
+   * rebuilding state from the whole store (the detector at start-up). Each page is read
+   * consistently; writes between pages may or may not be seen.
+   */
+  scanFeatures(q: { startMs: number; endMs: number; pageSize?: number }): AsyncIterable<FeatureSeries[]>;
   /** Label sets of the series matching a selector (for discovery), at most `limit`. */
   series(selector: SeriesSelector, limit: number): Promise<Labels[]>;
   /** Rolls raw data into 1m and 5m buckets up to `nowMs` and deletes what retention expired. */

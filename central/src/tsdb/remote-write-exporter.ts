@@ -789,6 +789,7 @@ export function exportingMetricStore(store: MetricStore, exporter: SampleConsume
     writeFeatureFrame: (agentId, sequence, rows) => store.writeFeatureFrame(agentId, sequence, rows),
     query: (q) => store.query(q),
     queryFeatures: (q) => store.queryFeatures(q),
+    scanFeatures: (q) => store.scanFeatures(q),
     series: (selector, limit) => store.series(selector, limit),
     compact: (nowMs) => store.compact(nowMs),
     close: () => store.close(),

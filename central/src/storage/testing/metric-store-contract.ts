@@ -590,6 +590,34 @@ export function runMetricStoreContract(name: string, make: MetricStoreFactory): 
       await s.close();
     });
 
+    it('scans every series\' feature rows in pages, without the query caps', async () => {
+      const [s] = await fresh();
+      for (let a = 0; a < 2; a++) {
+        const rows: FeatureSample[] = [];
+        for (let i = 0; i < 3; i++) {
+          for (const start of [T0 - 40_000, T0 - 20_000]) rows.push({ labels: { __name__: 'scan', agent: String(a), i: String(i) }, windowStartMs: start, windowEndMs: start + 10_000, row: featureRow({ mean: a * 10 + i }) });
+        }
+        await s.writeFeatureFrame(`agent-${a}`, 1, rows);
+      }
+      // A series without rows in the range is not listed.
+      await s.writeFeatureFrame('agent-9', 1, [{ labels: { __name__: 'scan', agent: '9' }, windowStartMs: T0 - 5 * MIN, windowEndMs: T0 - 5 * MIN + 10_000, row: featureRow() }]);
+      const pages: number[] = [];
+      const seen = new Map<string, number[]>();
+      for await (const page of s.scanFeatures({ startMs: T0 - MIN, endMs: T0, pageSize: 4 })) {
+        pages.push(page.length);
+        for (const f of page) seen.set(`${f.labels['agent']}/${f.labels['i']}`, f.windows.map((w) => w.row.mean));
+      }
+      assert.deepEqual(pages, [4, 2]);
+      assert.deepEqual([...seen.keys()].sort(), ['0/0', '0/1', '0/2', '1/0', '1/1', '1/2']);
+      assert.deepEqual(seen.get('1/2'), [12, 12]);
+      const all = await s.queryFeatures({ selector: { name: 'scan', matchers: [] }, startMs: T0 - MIN, endMs: T0 });
+      assert.equal(all.length, 6, 'the same series as a query');
+      await assert.rejects(async () => {
+        for await (const _ of s.scanFeatures({ startMs: T0, endMs: T0 - 1 })) void _;
+      }, isStorageError('INVALID_QUERY', /endMs/));
+      await s.close();
+    });
+
     it('close is idempotent; calls after it fail with CLOSED', async () => {
       const [s] = await fresh();
       await s.close();
