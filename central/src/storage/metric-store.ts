@@ -107,7 +107,7 @@ export interface SqliteMetricStoreOptions {
   seriesCacheSize?: number;
   /** Time span of raw data rolled up per transaction (5m: five times this). Default 1 h. */
   compactionChunkMs?: number;
-  /** Series per compaction / retention transaction. Default 200 (each is one synchronous stretch of the event loop: smaller keeps ingest latency even). */
+  /** Series per compaction / retention transaction. Default 50 (each is one synchronous stretch of the event loop: smaller keeps ingest latency even). */
   compactionSeriesPerTransaction?: number;
   /** compact() applies retention when this long has passed since it last did. Default 5 min. */
   expireIntervalMs?: number;
@@ -337,7 +337,7 @@ export class SqliteMetricStore implements MetricStore {
     this.maxFutureMs = positiveInt(opts.maxFutureMs ?? 10 * MINUTE, 'maxFutureMs', true);
     this.chunkMs = positiveInt(opts.compactionChunkMs ?? HOUR, 'compactionChunkMs');
     if (this.chunkMs % (5 * MINUTE) !== 0) throw new StorageError('INVALID_ARGUMENT', `compactionChunkMs must be a multiple of 5 min (got ${this.chunkMs})`);
-    this.pageSize = positiveInt(opts.compactionSeriesPerTransaction ?? 200, 'compactionSeriesPerTransaction');
+    this.pageSize = positiveInt(opts.compactionSeriesPerTransaction ?? 50, 'compactionSeriesPerTransaction');
     this.expireIntervalMs = positiveInt(opts.expireIntervalMs ?? 5 * MINUTE, 'expireIntervalMs', true);
     const limits = { ...DEFAULT_METRIC_LIMITS, ...opts.limits };
     for (const [k, v] of Object.entries(limits)) positiveInt(v, `limits.${k}`);
