@@ -103,7 +103,6 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
   const labelCache = cacheSize > 0 ? new BoundedLabelCache(Math.max(1, Math.floor(cacheSize / 2))) : undefined;
   /** Tenant isolation in the shared metric store (pipeline/tenant-scope.ts). */
   const scope = new TenantScope(deps.defaultTenant);
-  const scoped = (tenant: string, labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> => scope.labels(tenant, labels);
 
   /**
    * Writes `series` in parts of STORE_CHUNK samples (a series may straddle two parts), part k
@@ -170,7 +169,7 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
           if (err instanceof RemoteWriteInputError) throw new ApiError(err.status === 413 ? 413 : 400, err.status === 413 ? 'payload_too_large' : 'invalid_request', err.message, { field: 'body' });
           throw err;
         }
-        const series: SeriesColumns[] = decoded.series.map((s) => ({ labels: scoped(tenant, s.labels), timestamps: s.timestamps, values: s.values }));
+        const series: SeriesColumns[] = decoded.series.map((s) => ({ labels: scope.labels(tenant, s.labels), timestamps: s.timestamps, values: s.values }));
         const hash = createHash('sha256').update(ctx.raw.bytes).digest('base64url');
         let r;
         try {
@@ -196,7 +195,7 @@ export function registerMetricRoutes(gateway: Gateway, deps: MetricRoutesDeps): 
           timestamps[i] = ts;
           values[i] = typeof v === 'number' ? v : v === 'NaN' ? NaN : v === '+Inf' ? Infinity : -Infinity;
         });
-        return { labels: scoped(tenant, s.labels), timestamps, values };
+        return { labels: scope.labels(tenant, s.labels), timestamps, values };
       });
       const hash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
       try {

@@ -2,6 +2,7 @@
 // whole with retries and backoff; when it fails for good, try its records one at a time and
 // dead-letter each record that still fails, so one poison record costs its partition a few
 // retries, never a stall, and its good neighbours are still handled.
+import type { BoundCounter, ComponentMetrics } from '../../../shared-schemas/src/runtime/index.js';
 import { BusPermanentError, DLQ_HEADERS } from './types.js';
 import type { BusMessage, BusRecord, SubscribeOptions } from './types.js';
 
@@ -14,6 +15,23 @@ export interface DeliveryContext {
   closed(): boolean;
   onRetry(): void;
   onDeadLetter(n: number): void;
+}
+
+export interface BusMetrics {
+  published: BoundCounter;
+  consumed: BoundCounter;
+  retries: BoundCounter;
+  deadLettered: BoundCounter;
+}
+
+/** The self-metrics both implementations keep under the same names. */
+export function busMetrics(mm: ComponentMetrics): BusMetrics {
+  return {
+    published: mm.counter('aiops_bus_records_published_total', 'Records appended to the bus, by topic.', ['topic']),
+    consumed: mm.counter('aiops_bus_records_consumed_total', 'Records handled and committed, by consumer group and topic.', ['group', 'topic']),
+    retries: mm.counter('aiops_bus_batch_retries_total', 'Batches retried after a handler error, by group and topic.', ['group', 'topic']),
+    deadLettered: mm.counter('aiops_bus_records_dead_lettered_total', 'Records sent to the dead-letter topic, by group and topic.', ['group', 'topic']),
+  };
 }
 
 type Options = Pick<SubscribeOptions, 'eachBatch'> & { maxAttempts: number; retryInitialMs: number; retryMaxMs: number };

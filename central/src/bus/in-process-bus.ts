@@ -14,7 +14,8 @@
 import type { BoundCounter } from '../../../shared-schemas/src/runtime/index.js';
 import type { CentralSettings } from '../component.js';
 import { partitionFor } from './partitioner.js';
-import { runBatch } from './delivery.js';
+import { busMetrics, runBatch } from './delivery.js';
+import type { BusMetrics } from './delivery.js';
 import { BusError, DLQ_SUFFIX } from './types.js';
 import type { Assignment, Bus, BusMessage, BusRecord, SubscribeOptions, Subscription, TopicSpec } from './types.js';
 import { checkMessages, checkSubscribe, checkTopicName, checkTopics } from './validate.js';
@@ -201,7 +202,7 @@ export class InProcessBus implements Bus {
   private readonly shutdownTimeoutMs: number;
   private closed = false;
   /** @internal */
-  readonly m: { published: BoundCounter; consumed: BoundCounter; dropped: BoundCounter; retries: BoundCounter; deadLettered: BoundCounter };
+  readonly m: BusMetrics & { dropped: BoundCounter };
 
   constructor(
     private readonly settings: CentralSettings,
@@ -210,13 +211,9 @@ export class InProcessBus implements Bus {
     this.capacity = opts.capacity ?? 10_000;
     this.shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 30_000;
     if (!Number.isSafeInteger(this.capacity) || this.capacity < 1) throw new BusError('INVALID_ARGUMENT', `capacity must be a positive integer (got ${String(opts.capacity)})`);
-    const mm = settings.metrics;
     this.m = {
-      published: mm.counter('aiops_bus_records_published_total', 'Records appended to the bus, by topic.', ['topic']),
-      consumed: mm.counter('aiops_bus_records_consumed_total', 'Records handled and committed, by consumer group and topic.', ['group', 'topic']),
-      dropped: mm.counter('aiops_bus_records_dropped_total', 'Records dropped because a partition was full and no group had subscribed to its topic.', ['topic']),
-      retries: mm.counter('aiops_bus_batch_retries_total', 'Batches retried after a handler error, by group and topic.', ['group', 'topic']),
-      deadLettered: mm.counter('aiops_bus_records_dead_lettered_total', 'Records sent to the dead-letter topic, by group and topic.', ['group', 'topic']),
+      ...busMetrics(settings.metrics),
+      dropped: settings.metrics.counter('aiops_bus_records_dropped_total', 'Records dropped because a partition was full and no group had subscribed to its topic.', ['topic']),
     };
   }
 

@@ -24,10 +24,10 @@
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, ISocketFactory, KafkaMessage, LogEntry, Producer, SASLOptions } from 'kafkajs';
-import type { BoundCounter, Logger } from '../../../shared-schemas/src/runtime/index.js';
+import type { Logger } from '../../../shared-schemas/src/runtime/index.js';
 import type { CentralSettings } from '../component.js';
-import { runBatch } from './delivery.js';
-import type { DeliveryContext } from './delivery.js';
+import { busMetrics, runBatch } from './delivery.js';
+import type { BusMetrics, DeliveryContext } from './delivery.js';
 import { BusError, DLQ_SUFFIX } from './types.js';
 import type { Assignment, Bus, BusErrorCode, BusMessage, BusRecord, SubscribeOptions, Subscription, TopicSpec } from './types.js';
 import { checkMessages, checkSubscribe, checkTopicName, checkTopics } from './validate.js';
@@ -364,7 +364,7 @@ export class KafkaBus implements Bus {
   private sendChain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private shuttingDown?: Promise<void>;
-  private readonly m: { published: BoundCounter; consumed: BoundCounter; retries: BoundCounter; deadLettered: BoundCounter };
+  private readonly m: BusMetrics;
 
   constructor(settings: CentralSettings, config: KafkaBusConfig) {
     this.cfg = resolveConfig(config);
@@ -382,13 +382,7 @@ export class KafkaBus implements Bus {
       logLevel: LEVELS[this.cfg.logLevel],
       logCreator: logCreator(settings.logger),
     });
-    const mm = settings.metrics;
-    this.m = {
-      published: mm.counter('aiops_bus_records_published_total', 'Records appended to the bus, by topic.', ['topic']),
-      consumed: mm.counter('aiops_bus_records_consumed_total', 'Records handled and committed, by consumer group and topic.', ['group', 'topic']),
-      retries: mm.counter('aiops_bus_batch_retries_total', 'Batches retried after a handler error, by group and topic.', ['group', 'topic']),
-      deadLettered: mm.counter('aiops_bus_records_dead_lettered_total', 'Records sent to the dead-letter topic, by group and topic.', ['group', 'topic']),
-    };
+    this.m = busMetrics(settings.metrics);
   }
 
   /** Connects the admin client and the producer: fails (UNAVAILABLE) when no broker answers. */

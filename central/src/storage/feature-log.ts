@@ -100,8 +100,6 @@ export class LogReadCache {
 
 export class FeatureLog {
   private readonly st;
-  /** The agent last noted as a source of a series, per series id (saves an INSERT per row). */
-  private sources = new Map<number, string>();
   /** The legacy `feature_rows` table may still hold rows (databases from before migration 7). */
   legacy: boolean;
 
@@ -136,16 +134,9 @@ export class FeatureLog {
     this.legacy = this.st.legacyExists.get() === 1;
   }
 
-  /** Forgets the cached sources (after series were garbage-collected: ids may be gone). */
-  clearCache(): void {
-    this.sources = new Map();
-  }
-
-  /** Records that `agent` wrote series `id` (once per process and pair, as far as cached). */
+  /** Records that `agent` wrote series `id` (idempotent; the caller caches what it noted). */
   noteSource(id: number, agent: string): void {
-    if (this.sources.get(id) === agent) return;
     this.st.noteSource.run(id, agent);
-    this.sources.set(id, agent);
   }
 
   /** Appends a frame: `n` rows of ROW_WIDTH numbers, X = series id. Returns its log id. */
@@ -303,7 +294,6 @@ export class FeatureLog {
   /** After garbage collection deleted series `id`. */
   forget(id: number): void {
     this.st.forgetSources.run(id);
-    this.sources.delete(id);
   }
 
   earliest(): number | undefined {

@@ -683,7 +683,6 @@ export class SqliteMetricStore implements MetricStore {
   private dropSeriesCaches(): void {
     this.cache.clear();
     this.epoch++;
-    this.features.clearCache();
   }
 
   /** Inside a write transaction: drops the caches if another connection collected series. */
@@ -807,10 +806,7 @@ export class SqliteMetricStore implements MetricStore {
   async *scanFeatures(q: { startMs: number; endMs: number; pageSize?: number }): AsyncIterable<FeatureSeries[]> {
     this.ensureOpen();
     if (!isPlainObject(q)) throw new StorageError('INVALID_QUERY', `scan must be an object (got ${show(q)})`);
-    for (const [k, v] of [['startMs', q.startMs], ['endMs', q.endMs]] as const) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new StorageError('INVALID_QUERY', `${k} must be an integer number of ms since the epoch (got ${show(v)})`);
-    }
-    if (q.endMs <= q.startMs) throw new StorageError('INVALID_QUERY', `endMs must be after startMs (got ${q.startMs} .. ${q.endMs})`);
+    checkTimeRange(q.startMs, q.endMs);
     const pageSize = positiveInt(q.pageSize ?? 1000, 'pageSize');
     const { startMs, endMs } = q;
     for (let after = 0; ; ) {
@@ -848,10 +844,7 @@ export class SqliteMetricStore implements MetricStore {
     if (!isPlainObject(q)) throw new StorageError('INVALID_QUERY', `query must be an object (got ${show(q)})`);
     const sel = compileSelector(q.selector, this.limits);
     const { startMs, endMs } = q;
-    for (const [k, v] of [['startMs', startMs], ['endMs', endMs]] as const) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new StorageError('INVALID_QUERY', `${k} must be an integer number of ms since the epoch (got ${show(v)})`);
-    }
-    if (endMs <= startMs) throw new StorageError('INVALID_QUERY', `endMs must be after startMs (got ${startMs} .. ${endMs})`);
+    checkTimeRange(startMs, endMs);
     const limit = (v: unknown, name: string, cap: number): number => {
       if (v === undefined) return cap;
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new StorageError('INVALID_QUERY', `${name} must be a positive integer (got ${show(v)})`);
@@ -916,7 +909,7 @@ export class SqliteMetricStore implements MetricStore {
 
   private rawPoints(id: number, labels: Labels, startMs: number, endMs: number, cache?: LogReadCache): SeriesPoints {
     const raw = this.rawSamples(id, startMs, endMs);
-    const features = this.featureRows(id, startMs, endMs, true, cache)
+    const features = this.features.read(id, startMs, endMs, true, cache)
       .filter((r) => r[F.count]! > 0 && Number.isFinite(r[F.mean]!))
       .map((r): [number, number] => [r[F.start]!, r[F.mean]!]);
     if (features.length === 0) return { labels, resolution: 'raw', timestamps: raw.ts, values: raw.vs };
@@ -937,11 +930,6 @@ export class SqliteMetricStore implements MetricStore {
     return { labels, resolution: 'raw', timestamps, values };
   }
 
-  /** Feature rows of one series in [from, to) (see FeatureLog.read). */
-  private featureRows(id: number, from: number, to: number, head: boolean, cache?: LogReadCache): FeatureRowView[] {
-    return this.features.read(id, from, to, head, cache);
-  }
-
   /**
    * Raw samples and feature rows of one series as foldable rows, sorted by time. `head`: false
    * when no frame still in the feature log overlaps [from, to).
@@ -954,7 +942,7 @@ export class SqliteMetricStore implements MetricStore {
       samples[i] = [raw.ts[i]!, v, v, v, 1, v];
     }
     const features: FoldRow[] = [];
-    for (const r of this.featureRows(id, from, to, head, cache)) {
+    for (const r of this.features.read(id, from, to, head, cache)) {
       const count = r[F.count]!;
       const mean = r[F.mean]!;
       const min = r[F.min]!;
@@ -1231,6 +1219,14 @@ export class SqliteMetricStore implements MetricStore {
     this.cache.clear();
     if (this.ownsDatabase) this.db.close();
   }
+}
+
+/** A query's [startMs, endMs): integer ms since the epoch, end after start (INVALID_QUERY). */
+function checkTimeRange(startMs: unknown, endMs: unknown): asserts startMs is number {
+  for (const [k, v] of [['startMs', startMs], ['endMs', endMs]] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new StorageError('INVALID_QUERY', `${k} must be an integer number of ms since the epoch (got ${show(v)})`);
+  }
+  if ((endMs as number) <= (startMs as number)) throw new StorageError('INVALID_QUERY', `endMs must be after startMs (got ${startMs} .. ${endMs})`);
 }
 
 /** A feature row as the API shape (ROW_WIDTH numbers, see feature-log.ts). */

@@ -284,7 +284,7 @@ export class EmbeddedBroker {
         agentId = cn;
         if (username !== undefined && username !== cn) return refuse('username_mismatch', cn);
         if (clientId !== cn) return refuse('client_id_mismatch', cn);
-        record = await this.findAgent(cn);
+        record = await this.core.deps.agents.get(cn);
         if (record === undefined) return refuse('unknown_agent', cn);
         if (record.revokedAtMs !== 0) return refuse('revoked', cn);
       } else {
@@ -321,17 +321,13 @@ export class EmbeddedBroker {
   /** Why verify() refused: only for the metric label and the log line. */
   private async whyRefused(agentId: string): Promise<AuthFailureReason> {
     try {
-      const r = await this.findAgent(agentId);
+      const r = await this.core.deps.agents.get(agentId);
       return r === undefined ? 'unknown_agent' : r.revokedAtMs !== 0 ? 'revoked' : 'bad_secret';
     } catch {
       return 'bad_secret';
     }
   }
 
-  /** The agent's record (a point read of the agent store). */
-  private findAgent(agentId: string): Promise<AgentRecord | undefined> {
-    return this.core.deps.agents.get(agentId);
-  }
 
   // --- ACL and messages -----------------------------------------------------------------------
 
