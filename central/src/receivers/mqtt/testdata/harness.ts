@@ -27,7 +27,7 @@ import type { MqttIngestConfigInput } from '../index.js';
 export const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
 export const WINDOW_MS = 10_000;
 
-export async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
