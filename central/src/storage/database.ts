@@ -126,6 +126,11 @@ export interface SqliteDatabase {
   integrityCheck(): string[];
   /** Closes the connection (the last one checkpoints and removes the WAL). Idempotent. */
   close(): void;
+  /**
+   * Resolves once the background checkpointer's connection is closed too (after close()): only
+   * then are the database's files left alone, so a caller may move or remove them.
+   */
+  released(): Promise<void>;
 }
 
 function checkPositiveInt(value: number, what: string, min: number): void {
@@ -201,7 +206,15 @@ class OpenDatabase implements SqliteDatabase {
     readonly schemaVersion: number,
     readonly synchronous: SynchronousMode,
     private readonly checkpointer?: Worker,
-  ) {}
+  ) {
+    this.exited = checkpointer === undefined ? Promise.resolve() : new Promise((resolve) => checkpointer.once('exit', () => resolve()));
+  }
+
+  private readonly exited: Promise<void>;
+
+  released(): Promise<void> {
+    return this.exited;
+  }
 
   get closed(): boolean {
     return !this.handle.open;
@@ -217,6 +230,8 @@ class OpenDatabase implements SqliteDatabase {
 
   close(): void {
     if (!this.handle.open) return;
+    // Referenced from now on: released() waits for its exit, which must keep the process alive.
+    this.checkpointer?.ref();
     this.checkpointer?.postMessage('close');
     try {
       this.handle.pragma('optimize');

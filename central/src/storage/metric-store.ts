@@ -1217,7 +1217,10 @@ export class SqliteMetricStore implements MetricStore {
     this.closed = true;
     await this.compacting;
     this.cache.clear();
-    if (this.ownsDatabase) this.db.close();
+    if (this.ownsDatabase) {
+      this.db.close();
+      await this.db.released();
+    }
   }
 }
 

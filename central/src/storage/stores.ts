@@ -49,6 +49,7 @@ export function openSqliteStores(path: string, opts: OpenSqliteStoresOptions): S
       async close() {
         await metrics.close();
         db.close();
+        await db.released();
       },
     };
   } catch (err) {
