@@ -76,10 +76,8 @@ class MqttConnection implements TransportConnection {
     private readonly client: MqttClient,
     private readonly events: ConnectionEvents,
     private readonly topics: MqttTopics,
-    private readonly owner: MqttTransport,
     resetEveryMs: number,
   ) {
-    client.on('message', (topic, payload, packet) => owner.onMessage(topic, payload, packet.retain === true));
     client.on('close', () => this.end(new Error('connection closed')));
     client.on('error', (err) => this.end(err));
     if (resetEveryMs > 0) {
@@ -210,6 +208,12 @@ export class MqttTransport implements Transport {
     } catch (err) {
       return { kind: 'failure', error: err as Error };
     }
+    // The config listener is attached before CONNECT, not once subscribed: mqtt.js calls the
+    // subscribe callback through a promise, after the packets that arrived in the same TCP
+    // segment as the SUBACK (the retained config usually does), and a persistent session's
+    // unacknowledged messages arrive right after the CONNACK. mqtt.js acknowledges a message
+    // whether or not anyone listens, so a late listener loses it for good.
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain === true));
     return new Promise<ConnectResult>((resolve) => {
       let settled = false;
       const fail = (kind: 'retryable' | 'failure', error: Error): void => {
@@ -242,7 +246,7 @@ export class MqttTransport implements Transport {
           clearTimeout(timer);
           client.removeAllListeners('error');
           client.removeAllListeners('close');
-          resolve({ kind: 'success', connection: new MqttConnection(client, events, this.topics, this, c.wire_dictionary === 'stream' ? c.dictionary_reset_interval : 0) });
+          resolve({ kind: 'success', connection: new MqttConnection(client, events, this.topics, c.wire_dictionary === 'stream' ? c.dictionary_reset_interval : 0) });
         });
       });
     });

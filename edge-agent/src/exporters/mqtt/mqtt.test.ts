@@ -2,8 +2,8 @@
 // deployment): authentication, ACL on topics, persistent session, TLS with a client
 // certificate, retained config, broker loss and return.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
@@ -176,6 +176,59 @@ describe('mqtt exporter against aedes', () => {
     assert.equal(await metricValue(s, 'aiops_agent_exporter_config_messages_total', { result: 'listener_error' }), 1);
     await e.shutdown();
     await broker.stop();
+  });
+
+  it('a retained config in the same TCP segment as the SUBACK is not lost (a coalescing proxy in front of aedes)', async (t) => {
+    // mqtt.js runs the subscribe callback after the packets that share the SUBACK's segment;
+    // the exporter once attached its config listener there, and mqtt.js acknowledged the
+    // retained config to nobody (seen through Mosquitto under load). The proxy delivers the
+    // broker's bytes in 100 ms batches so the SUBACK and the retained PUBLISH arrive together.
+    const broker = new TestBroker({ users: USERS });
+    const brokerPort = await broker.start();
+    const topic = 'aiops/v1/test/agents/test-agent/config';
+    await broker.publishRetained(topic, Buffer.from('{"v":1}'));
+    const sockets = new Set<Socket>();
+    const proxy = createServer((down) => {
+      const up = connect(brokerPort, '127.0.0.1');
+      sockets.add(down).add(up);
+      let pending: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      up.on('data', (b: Buffer) => {
+        pending.push(b);
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          const chunk = Buffer.concat(pending);
+          pending = [];
+          if (!down.destroyed) down.write(chunk);
+        }, 100);
+      });
+      down.pipe(up);
+      const close = () => {
+        clearTimeout(timer);
+        up.destroy();
+        down.destroy();
+      };
+      up.on('close', close).on('error', close);
+      down.on('close', close).on('error', close);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    const s = testSettings('mqtt');
+    const e = new MqttExporter(s, cfg({ url: `mqtt://127.0.0.1:${port}`, username: 'agent-1', password: USERS['agent-1'] }));
+    t.after(async () => {
+      await e.shutdown();
+      for (const x of sockets) x.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+      await broker.stop();
+    });
+    const got: ConfigMessage[] = [];
+    e.onConfig((m) => got.push(m));
+    await e.start();
+    await e.consumeWindow(makeWindow(1));
+    await until(() => broker.recorder.unique.length === 1, 'a frame through the proxy (connected and subscribed)');
+    await until(() => got.length === 1, 'retained config delivered with the SUBACK');
+    assert.equal(got[0]!.payload.toString(), '{"v":1}');
+    assert.equal(await metricValue(s, 'aiops_agent_exporter_config_messages_total', { result: 'accepted' }), 1);
   });
 
   it('broker gone and back: resends what was not acknowledged, in order, new dictionary epoch', async () => {
