@@ -45,6 +45,9 @@ import type { FeatureRowView } from './feature-log.js';
 import type { SampleColumns } from './sample-chunks.js';
 import type {
   FeatureQuery,
+  BusPartitionRef,
+  FeatureRecordsResult,
+  FeatureRecordWrite,
   FeatureSample,
   FeatureSeries,
   MetricSample,
@@ -175,6 +178,12 @@ function mergeByTime<T extends readonly unknown[]>(a: T[], b: T[]): T[] {
     else out.push(b[j++]!);
   }
   return out;
+}
+
+function checkAgentId(agentId: unknown, path: string): void {
+  if (typeof agentId !== 'string' || agentId === '' || agentId.length > 256) {
+    throw new StorageError('INVALID_ARGUMENT', `${path} must be a non-empty string of at most 256 characters (got ${show(agentId)})`);
+  }
 }
 
 function positiveInt(value: unknown, path: string, allowZero = false): number {
@@ -370,6 +379,9 @@ export class SqliteMetricStore implements MetricStore {
       bumpGcGeneration: h.prepare("UPDATE store_meta SET value = value + 1 WHERE name = 'series_gc_generation'"),
       batchSeen: h.prepare('SELECT 1 FROM write_batches WHERE kind = ? AND id = ?').pluck(),
       batchRecord: h.prepare('INSERT INTO write_batches (kind, id, accepted, created_ms) VALUES (?, ?, ?, ?)'),
+      busOffset: h.prepare('SELECT next_offset FROM bus_offsets WHERE consumer_group = ? AND topic = ? AND partition = ?').pluck(),
+      busOffsetSet: h.prepare(`INSERT INTO bus_offsets (consumer_group, topic, partition, next_offset, updated_ms) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, updated_ms = excluded.updated_ms`),
       markLate: h.prepare("UPDATE rollup_state SET dirty_from = MIN(COALESCE(dirty_from, @t), @t) WHERE resolution = '1m' AND @t < done_until"),
       readState: h.prepare('SELECT done_until, pending_from, dirty_from FROM rollup_state WHERE resolution = ?'),
       claimState: h.prepare('UPDATE rollup_state SET done_until = MAX(done_until, ?), pending_from = ?, dirty_from = NULL WHERE resolution = ?'),
@@ -541,74 +553,133 @@ export class SqliteMetricStore implements MetricStore {
 
   async writeFeatureFrame(agentId: string, sequence: number, rows: readonly FeatureSample[]): Promise<WriteResult> {
     this.ensureOpen();
-    if (typeof agentId !== 'string' || agentId === '' || agentId.length > 256) {
-      throw new StorageError('INVALID_ARGUMENT', `agentId must be a non-empty string of at most 256 characters (got ${show(agentId)})`);
-    }
+    checkAgentId(agentId, 'agentId');
     positiveInt(sequence, 'sequence', true);
     const items = this.checkBatch(rows, 'rows');
     const now = this.now();
     const rejected: WriteResult['rejected'] = [];
+    const ok = this.prepareFeatures(items, 0, now, rejected);
+    return this.commit('f', JSON.stringify([agentId, sequence]), rejected, (created, refused) => this.appendFeatures(agentId, ok, now, created, refused));
+  }
+
+  async writeFeatureRecords(from: BusPartitionRef, records: readonly FeatureRecordWrite[]): Promise<FeatureRecordsResult> {
+    this.ensureOpen();
+    if (!isPlainObject(from)) throw new StorageError('INVALID_ARGUMENT', `from must be an object {group, topic, partition} (got ${show(from)})`);
+    for (const k of ['group', 'topic'] as const) {
+      const v = from[k];
+      if (typeof v !== 'string' || v === '' || v.length > 256) throw new StorageError('INVALID_ARGUMENT', `from.${k} must be a non-empty string of at most 256 characters (got ${show(v)})`);
+    }
+    if (!Number.isSafeInteger(from.partition) || from.partition < 0) throw new StorageError('INVALID_ARGUMENT', `from.partition must be an integer >= 0 (got ${show(from.partition)})`);
+    this.checkBatch(records, 'records');
+    const now = this.now();
+    const rejected: WriteResult['rejected'] = [];
+    const prepared: Array<{ offset: number; agentId: string; ok: PreparedFeature[] }> = [];
+    let base = 0;
+    let total = 0;
+    let last = -1;
+    for (let i = 0; i < records.length; i++) {
+      const r: unknown = records[i];
+      if (!isPlainObject(r)) throw new StorageError('INVALID_ARGUMENT', `records[${i}] must be an object {offset, agentId, rows} (got ${show(r)})`);
+      const offset = typeof r['offset'] === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(r['offset']) ? Number(r['offset']) : NaN;
+      if (!Number.isSafeInteger(offset)) throw new StorageError('INVALID_ARGUMENT', `records[${i}].offset must be a decimal string of a safe integer >= 0 (got ${show(r['offset'])})`);
+      if (offset <= last) throw new StorageError('INVALID_ARGUMENT', `records[${i}].offset ${offset} is not after the previous record's (${last}): records of one partition, in offset order`);
+      last = offset;
+      checkAgentId(r['agentId'], `records[${i}].agentId`);
+      const rows = r['rows'];
+      if (!Array.isArray(rows)) throw new StorageError('INVALID_ARGUMENT', `records[${i}].rows must be an array (got ${show(rows)})`);
+      total += rows.length;
+      if (total > this.limits.maxBatchSize) throw new StorageError('BATCH_TOO_LARGE', `records: more than ${this.limits.maxBatchSize} rows in one write; split the batch`);
+      prepared.push({ offset, agentId: r['agentId'] as string, ok: this.prepareFeatures(rows as readonly FeatureSample[], base, now, rejected) });
+      base += rows.length;
+    }
+    let skipped = 0;
+    const result = this.commit('f', undefined, rejected, (created, refused) => {
+      const next = this.st.busOffset.get(from.group, from.topic, from.partition) as number | undefined;
+      let n = 0;
+      skipped = 0;
+      for (const p of prepared) {
+        if (next !== undefined && p.offset < next) skipped++;
+        else n += this.appendFeatures(p.agentId, p.ok, now, created, refused);
+      }
+      if (prepared.length > 0 && (next === undefined || last + 1 > next)) this.st.busOffsetSet.run(from.group, from.topic, from.partition, last + 1, now);
+      return n;
+    });
+    return { ...result, duplicate: prepared.length > 0 && skipped === prepared.length, skippedRecords: skipped };
+  }
+
+  async busOffset(from: BusPartitionRef): Promise<string | undefined> {
+    this.ensureOpen();
+    const v = this.st.busOffset.get(from.group, from.topic, from.partition) as number | undefined;
+    return v === undefined ? undefined : String(v);
+  }
+
+  /** Validates feature rows; `base` is the index of rows[0] in the caller's numbering. */
+  private prepareFeatures(rows: readonly FeatureSample[], base: number, now: number, rejected: WriteResult['rejected']): PreparedFeature[] {
     const ok: PreparedFeature[] = [];
     const seen = new Map<unknown, NormalizedSeries | string>();
-    for (let i = 0; i < items.length; i++) {
-      const f: unknown = items[i];
+    for (let i = 0; i < rows.length; i++) {
+      const f: unknown = rows[i];
+      const index = base + i;
       if (!isPlainObject(f)) {
-        rejected.push({ index: i, reason: `row must be an object {labels, windowStartMs, windowEndMs, row} (got ${show(f)})` });
+        rejected.push({ index, reason: `row must be an object {labels, windowStartMs, windowEndMs, row} (got ${show(f)})` });
         continue;
       }
       const series = this.seriesOf(f['labels'], seen);
       if (typeof series === 'string') {
-        rejected.push({ index: i, reason: series });
+        rejected.push({ index, reason: series });
         continue;
       }
       const reason = this.checkTs(f['windowStartMs'], 'windowStartMs', now) ?? checkWindowEnd(f['windowStartMs'] as number, f['windowEndMs']) ?? checkFeatureRow(f['row']);
-      if (reason !== undefined) rejected.push({ index: i, reason });
-      else ok.push({ index: i, series, start: f['windowStartMs'] as number, end: f['windowEndMs'] as number, row: f['row'] as FeatureSample['row'] });
+      if (reason !== undefined) rejected.push({ index, reason });
+      else ok.push({ index, series, start: f['windowStartMs'] as number, end: f['windowEndMs'] as number, row: f['row'] as FeatureSample['row'] });
     }
-    return this.commit('f', JSON.stringify([agentId, sequence]), rejected, (created, refused) => {
-      const rows = new Float64Array(ok.length * ROW_WIDTH);
-      let minTs = Infinity;
-      let maxTs = -Infinity;
-      let n = 0;
-      for (const p of ok) {
-        const id = this.seriesId(p.series, now, created);
-        if (id === undefined) {
-          refused.push({ index: p.index, reason: this.cardinalityReason() });
-          continue;
-        }
-        const c = p.series as CachedSeries;
-        if (c.sourceAgent !== agentId || c.sourceEpoch !== this.epoch) {
-          this.features.noteSource(id, agentId);
-          c.sourceAgent = agentId;
-          c.sourceEpoch = this.epoch;
-        }
-        const r = p.row;
-        const o = n * ROW_WIDTH;
-        rows[o + F.start] = p.start;
-        rows[o + F.end] = p.end;
-        rows[o + F.count] = r.count;
-        rows[o + F.min] = r.min;
-        rows[o + F.max] = r.max;
-        rows[o + F.mean] = r.mean;
-        rows[o + F.std] = r.std;
-        rows[o + F.last] = r.last;
-        rows[o + F.p50] = r.p50;
-        rows[o + F.p95] = r.p95;
-        rows[o + F.score] = r.tier1MaxScore;
-        rows[o + F.flags] = r.flags;
-        rows[o + F.bandLower] = r.bandLower;
-        rows[o + F.bandUpper] = r.bandUpper;
-        rows[o + F.x] = id;
-        if (p.start < minTs) minTs = p.start;
-        if (p.start > maxTs) maxTs = p.start;
-        n++;
+    return ok;
+  }
+
+  /** Inside a write transaction: appends one agent's prepared rows to the feature log. */
+  private appendFeatures(agentId: string, ok: readonly PreparedFeature[], now: number, created: Map<string, number>, refused: WriteResult['rejected']): number {
+    const rows = new Float64Array(ok.length * ROW_WIDTH);
+    let minTs = Infinity;
+    let maxTs = -Infinity;
+    let n = 0;
+    for (const p of ok) {
+      const id = this.seriesId(p.series, now, created);
+      if (id === undefined) {
+        refused.push({ index: p.index, reason: this.cardinalityReason() });
+        continue;
       }
-      if (n > 0) {
-        this.features.append(agentId, rows, n, minTs, maxTs);
-        this.st.markLate.run({ t: minTs });
+      const c = p.series as CachedSeries;
+      if (c.sourceAgent !== agentId || c.sourceEpoch !== this.epoch) {
+        this.features.noteSource(id, agentId);
+        c.sourceAgent = agentId;
+        c.sourceEpoch = this.epoch;
       }
-      return n;
-    });
+      const r = p.row;
+      const o = n * ROW_WIDTH;
+      rows[o + F.start] = p.start;
+      rows[o + F.end] = p.end;
+      rows[o + F.count] = r.count;
+      rows[o + F.min] = r.min;
+      rows[o + F.max] = r.max;
+      rows[o + F.mean] = r.mean;
+      rows[o + F.std] = r.std;
+      rows[o + F.last] = r.last;
+      rows[o + F.p50] = r.p50;
+      rows[o + F.p95] = r.p95;
+      rows[o + F.score] = r.tier1MaxScore;
+      rows[o + F.flags] = r.flags;
+      rows[o + F.bandLower] = r.bandLower;
+      rows[o + F.bandUpper] = r.bandUpper;
+      rows[o + F.x] = id;
+      if (p.start < minTs) minTs = p.start;
+      if (p.start > maxTs) maxTs = p.start;
+      n++;
+    }
+    if (n > 0) {
+      this.features.append(agentId, rows, n, minTs, maxTs);
+      this.st.markLate.run({ t: minTs });
+    }
+    return n;
   }
 
   /**

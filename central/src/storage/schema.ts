@@ -288,6 +288,21 @@ CREATE TABLE store_meta (
 INSERT INTO store_meta (name, value) VALUES ('series_gc_generation', 0);
 `;
 
+// Where each bus consumer group got to in each partition it writes from (issue #6): written in
+// the same transaction as the records' effects, so a record redelivered after a crash or a
+// rebalance (Kafka is at least once) is recognised by its identity (topic, partition, offset)
+// and not stored twice. `next_offset` is the offset after the last record applied.
+const BUS_OFFSETS = `
+CREATE TABLE bus_offsets (
+  consumer_group TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (consumer_group, topic, partition)
+) WITHOUT ROWID;
+`;
+
 /** Every migration of central's database, in order. */
 export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 1, name: 'metrics: series, samples, rollups, feature rows, write batches', up: METRICS },
@@ -297,4 +312,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 5, name: 'configuration documents and logs', up: CONFIG_LOGS },
   { id: 6, name: 'metrics: raw samples in compressed chunks', up: SAMPLE_CHUNKS },
   { id: 7, name: 'metrics: feature frames logged, folded into per-series chunks', up: FEATURE_LOG },
+  { id: 8, name: 'bus: consumer offsets stored with their effects', up: BUS_OFFSETS },
 ]);

@@ -108,6 +108,25 @@ export interface WriteResult {
   rejected: Array<{ index: number; reason: string }>;
 }
 
+/** A consumer group's view of one bus partition. */
+export interface BusPartitionRef {
+  group: string;
+  topic: string;
+  partition: number;
+}
+
+export interface FeatureRecordWrite {
+  /** The record's offset in its partition (decimal string). */
+  offset: string;
+  agentId: string;
+  rows: readonly FeatureSample[];
+}
+
+export interface FeatureRecordsResult extends WriteResult {
+  /** Records already applied before (redelivered): nothing of them was written again. */
+  skippedRecords: number;
+}
+
 export interface RetentionPolicy {
   /** How long each resolution is kept, ms. */
   rawMs: number;
@@ -132,6 +151,15 @@ export interface MetricStore {
   writeSeries?(series: readonly SeriesColumns[], batchId?: string): Promise<WriteResult>;
   /** Stores the rows of one feature frame, idempotent by (agentId, sequence). */
   writeFeatureFrame(agentId: string, sequence: number, rows: readonly FeatureSample[]): Promise<WriteResult>;
+  /**
+   * Stores the feature rows of bus records of one partition (in offset order) exactly once per
+   * record: the group's position in the partition is stored in the same transaction, and
+   * records before it (redelivered after a crash or a rebalance) are skipped and counted.
+   * `rejected[].index` counts rows across the records, in order.
+   */
+  writeFeatureRecords(from: BusPartitionRef, records: readonly FeatureRecordWrite[]): Promise<FeatureRecordsResult>;
+  /** The offset after the last record writeFeatureRecords applied for this group and partition. */
+  busOffset(from: BusPartitionRef): Promise<string | undefined>;
   query(q: RangeQuery): Promise<SeriesPoints[]>;
   /**
    * The stored feature rows (scores, flags, bands: what `query` cannot carry), for Tier-2/3 and

@@ -787,6 +787,8 @@ export function exportingMetricStore(store: MetricStore, exporter: SampleConsume
       return r;
     },
     writeFeatureFrame: (agentId, sequence, rows) => store.writeFeatureFrame(agentId, sequence, rows),
+    writeFeatureRecords: (from, records) => store.writeFeatureRecords(from, records),
+    busOffset: (from) => store.busOffset(from),
     query: (q) => store.query(q),
     queryFeatures: (q) => store.queryFeatures(q),
     scanFeatures: (q) => store.scanFeatures(q),

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { canonicalLabelKey, compareCodePoints } from '../../../../shared-schemas/src/index.js';
 import type { FeatureRow, Labels } from '../../../../shared-schemas/src/index.js';
 import { StorageError } from '../errors.js';
-import type { FeatureSample, MetricSample, MetricStore, RetentionPolicy, SeriesPoints } from '../types.js';
+import type { FeatureRecordWrite, FeatureSample, MetricSample, MetricStore, RetentionPolicy, SeriesPoints } from '../types.js';
 import { rejection, TestClock } from './clock.js';
 
 export interface MetricStoreContractContext {
@@ -213,6 +213,36 @@ export function runMetricStoreContract(name: string, make: MetricStoreFactory): 
         assert.equal((await s.writeFeatureFrame('agent-1', 2, rows)).duplicate, false, 'same agent, next sequence');
         // Frame identities and sample batch ids do not collide.
         assert.equal((await s.writeSamples([{ labels: { __name__: 'm' }, tsMs: T0, value: 1 }], '["agent-1",1]')).duplicate, false);
+        await s.close();
+      });
+
+      it('bus records are stored once per (group, topic, partition, offset): redeliveries are skipped, other groups and partitions are not', async () => {
+        const [s] = await fresh();
+        const rec = (offset: number, host: string) => ({ offset: String(offset), agentId: 'agent-1', rows: [{ labels: { __name__: 'bf', host }, windowStartMs: T0 - 10_000, windowEndMs: T0, row: featureRow({ last: offset }) }] });
+        const p0 = { group: 'detect', topic: 'aiops.features', partition: 0 };
+        assert.equal(await s.busOffset(p0), undefined);
+        assert.deepEqual(await s.writeFeatureRecords(p0, [rec(0, 'a'), rec(1, 'b'), rec(5, 'c')]), { accepted: 3, duplicate: false, rejected: [], skippedRecords: 0 });
+        assert.equal(await s.busOffset(p0), '6');
+        // A redelivery overlapping what was stored: only the new records are written.
+        assert.deepEqual(await s.writeFeatureRecords(p0, [rec(1, 'b'), rec(5, 'c'), rec(6, 'd')]), { accepted: 1, duplicate: false, rejected: [], skippedRecords: 2 });
+        assert.deepEqual(await s.writeFeatureRecords(p0, [rec(6, 'd')]), { accepted: 0, duplicate: true, rejected: [], skippedRecords: 1 });
+        assert.equal(await s.busOffset(p0), '7');
+        // The same offsets in another partition or for another group are other records.
+        assert.equal((await s.writeFeatureRecords({ ...p0, partition: 1 }, [rec(0, 'e')])).accepted, 1);
+        assert.equal((await s.writeFeatureRecords({ ...p0, group: 'replay' }, [rec(0, 'f')])).accepted, 1);
+        const out = await s.queryFeatures({ selector: { name: 'bf', matchers: [] }, startMs: T0 - MIN, endMs: T0 });
+        assert.deepEqual(out.map((x) => x.labels['host']).sort(), ['a', 'b', 'c', 'd', 'e', 'f']);
+        assert.ok(out.every((x) => x.windows.length === 1), 'no row stored twice');
+        // A refused row is reported with its index across the records; the offset still moves on.
+        const bad: FeatureRecordWrite = { offset: '7', agentId: 'agent-1', rows: [{ labels: { __name__: 'bf', host: 'g' }, windowStartMs: T0 - 10_000, windowEndMs: T0, row: featureRow() }, { labels: {}, windowStartMs: T0 - 10_000, windowEndMs: T0, row: featureRow() }] };
+        const r = await s.writeFeatureRecords(p0, [bad]);
+        assert.equal(r.accepted, 1);
+        assert.deepEqual(r.rejected.map((x) => x.index), [1]);
+        assert.equal(await s.busOffset(p0), '8');
+        await assert.rejects(s.writeFeatureRecords(p0, [rec(9, 'x'), rec(9, 'y')]), isStorageError('INVALID_ARGUMENT', /records\[1\]\.offset 9 is not after/));
+        await assert.rejects(s.writeFeatureRecords(p0, [{ ...rec(1, 'x'), offset: '-1' }]), isStorageError('INVALID_ARGUMENT', /records\[0\]\.offset/));
+        await assert.rejects(s.writeFeatureRecords({ ...p0, group: '' }, []), isStorageError('INVALID_ARGUMENT', /from\.group/));
+        await assert.rejects(s.writeFeatureRecords({ ...p0, partition: -1 }, []), isStorageError('INVALID_ARGUMENT', /from\.partition/));
         await s.close();
       });
 
