@@ -283,18 +283,25 @@ describe('deploy/k8s manifests', () => {
     assert.equal(objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0, 'SQLite: one writer, no autoscaling');
   });
 
-  it('base: the split roles are schema-valid; central refuses ingest/detect apart until issue #6 (update this when it lands)', () => {
+  it('base: the split roles are schema-valid and joined by the Kafka bus, which central accepts', () => {
     const objs = render(join(k8sDir, 'base'));
-    const roles = new Map(centralConfigs(objs).map(({ name, doc }) => [name, resolveCentralConfig(doc, {}).role as CentralRole[]]));
-    assert.deepEqual([...roles].sort(), [
+    const cfgs = new Map(centralConfigs(objs).map(({ name, doc }) => [name, resolveCentralConfig(doc, {})]));
+    assert.deepEqual([...cfgs].map(([n, c]) => [n, c.role]).sort(), [
       ['aiops-central-api', ['api']],
       ['aiops-central-detect', ['detect']],
       ['aiops-central-detect-tier3', ['detect']],
       ['aiops-central-ingest', ['ingest']],
     ]);
-    assert.doesNotThrow(() => CentralService.checkRoles(['api']));
+    for (const [name, c] of cfgs) {
+      assert.doesNotThrow(() => CentralService.checkRoles(c.role, c.bus.kind), name);
+      if (name !== 'aiops-central-api') {
+        assert.equal(c.bus.kind, 'kafka', `${name} joins the other roles through Kafka`);
+        assert.ok(c.bus.partitions >= 10, `${name}: enough partitions for the detect replicas`);
+      }
+    }
+    // Without the bus, central refuses the split (so the check above can fail).
     for (const r of ['ingest', 'detect'] as const) {
-      assert.throws(() => CentralService.checkRoles([r]), (e: unknown) => e instanceof CentralConfigError && /issue #6/.test(e.message));
+      assert.throws(() => CentralService.checkRoles([r], 'in-process'), (e: unknown) => e instanceof CentralConfigError && /Kafka bus/.test(e.message));
     }
   });
 

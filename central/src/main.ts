@@ -50,7 +50,7 @@ export async function centralMain(argv: string[], io: MainIo): Promise<number> {
     if (bad.length > 0) throw new CentralConfigError([{ path: '--role', message: `unknown role ${bad.map((b) => JSON.stringify(b)).join(', ')} (roles: ${CENTRAL_ROLES.join(', ')})` }]);
     cfg = loadCentralConfig(o.config, io.env);
     if (roles !== undefined) cfg = { ...cfg, role: roles as CentralRole[] };
-    CentralService.checkRoles(cfg.role);
+    CentralService.checkRoles(cfg.role, cfg.bus.kind);
   } catch (e) {
     io.err(`aiops-central: ${(e as Error).message}\n`);
     return 2;

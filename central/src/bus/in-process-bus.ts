@@ -252,6 +252,12 @@ export class InProcessBus implements Bus {
     }
   }
 
+  async partitions(topic: string): Promise<number> {
+    this.ensureOpen();
+    checkTopicName(topic, 'topic');
+    return this.topic(topic).partitions.length;
+  }
+
   /** @internal */
   topic(name: string): Topic {
     const t = this.topics.get(name);

@@ -460,6 +460,21 @@ export class KafkaBus implements Bus {
     }
   }
 
+  async partitions(topic: string): Promise<number> {
+    this.ensureOpen();
+    checkTopicName(topic, 'topic');
+    await this.requireTopic(topic);
+    const admin = await this.adminClient();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const n = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+      if (n > 0) return n;
+    } catch (err) {
+      throw this.fail(err, `reading the metadata of ${topic}`);
+    }
+    throw new BusError('UNKNOWN_TOPIC', `topic "${topic}" has no partitions in the cluster's metadata`);
+  }
+
   async publish(topic: string, messages: readonly BusMessage[]): Promise<void> {
     this.ensureOpen();
     checkTopicName(topic, 'topic');

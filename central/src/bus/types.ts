@@ -107,6 +107,12 @@ export interface Bus extends Component {
   /** Creates missing topics (and their `.dlq`) with the given partitions; existing ones are kept. */
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
   /**
+   * The topic's partition count as the bus has it (which may differ from what ensureTopics
+   * asked for when the topic existed before): what partitionFor(key, n) needs to tell which
+   * partition holds a key. UNKNOWN_TOPIC for a topic that does not exist.
+   */
+  partitions(topic: string): Promise<number>;
+  /**
    * Appends records (see the file comment). The in-process bus waits while a partition is full
    * (backpressure); Kafka is bounded by the producer's retry budget instead and then rejects
    * with a retryable BusError('UNAVAILABLE').

@@ -3,6 +3,7 @@
 // path and (unless the key is secret-named) the bad value (CONVENTIONS 7).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { busConfigSchema } from '../bus/config.js';
 import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
@@ -56,6 +57,8 @@ export const CentralConfigSchema = z
     grpc: grpcIngestConfigSchema.prefault({}),
     /** Optional: copy accepted samples to a Prometheus-compatible TSDB (remote_write) and read through its API (query). */
     tsdb: TsdbConfigSchema.prefault({}),
+    /** What joins the roles: in-process (one process, the default) or Kafka (roles in separate processes). */
+    bus: busConfigSchema.prefault({}),
     /** Anomalies to alerts (Dynamic X-Y); also set at runtime with PUT /api/v1/config/detection. */
     detection: detectionConfigSchema.prefault({}),
   })

@@ -161,7 +161,10 @@ describe('CentralService (embedded mode)', () => {
 
   it('refuses roles this version cannot run, saying why', () => {
     assert.throws(() => CentralService.checkRoles(['correlate']), /issue #8/);
-    assert.throws(() => CentralService.checkRoles(['ingest']), /same process/);
+    assert.throws(() => CentralService.checkRoles(['ingest']), /need the Kafka bus/);
+    assert.throws(() => CentralService.checkRoles(['detect', 'api'], 'in-process'), /bus\.kind: kafka/);
     assert.doesNotThrow(() => CentralService.checkRoles(['ingest', 'detect', 'api']));
+    assert.doesNotThrow(() => CentralService.checkRoles(['ingest'], 'kafka'));
+    assert.doesNotThrow(() => CentralService.checkRoles(['detect'], 'kafka'));
   });
 });

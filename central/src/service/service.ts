@@ -16,14 +16,17 @@ import { mkdirSync, chmodSync } from 'node:fs';
 import type { Logger, SelfMetrics, Clock } from '../../../shared-schemas/src/runtime/index.js';
 import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, republishAgentConfigs, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
 import { registerAgentRoutes } from '../api/agents.js';
-import type { CentralSettings, Component } from '../component.js';
+import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
 import { DynamicXyDetector, validateDetectionConfig } from '../detect/dynamic-xy/index.js';
 import type { SeriesHistory } from '../detect/dynamic-xy/index.js';
 import { createGateway } from '../gateway/index.js';
 import type { Gateway } from '../gateway/index.js';
-import { AlertStoreSink, FeatureSink, FrameIngest, TenantScope } from '../pipeline/index.js';
+import { KafkaBus, TOPICS } from '../bus/index.js';
+import { kafkaBusConfig } from '../bus/config.js';
+import type { BusConfig } from '../bus/config.js';
+import { AlertStoreSink, FeatureBusConsumer, FeatureBusSink, FeatureSink, FrameIngest, TenantScope } from '../pipeline/index.js';
 import { GrpcIngest } from '../receivers/grpc/index.js';
 import { MqttIngest } from '../receivers/mqtt/index.js';
 import { openSqliteStores } from '../storage/index.js';
@@ -50,18 +53,22 @@ export class CentralService {
   readonly mqtt: MqttIngest | undefined;
   readonly grpc: GrpcIngest | undefined;
   readonly detector: DynamicXyDetector | undefined;
+  /** The Kafka bus between the roles (bus.kind: kafka), else undefined. */
+  readonly bus: KafkaBus | undefined;
+  /** The detect role's consumer of aiops.features (with the Kafka bus). */
+  readonly featureConsumer: FeatureBusConsumer | undefined;
   private readonly components: Array<{ id: string; c: Component }> = [];
   private started = false;
   private stopped: Promise<void> | undefined;
 
   /** Refuses role sets this version cannot run (CentralConfigError naming `role`). */
-  static checkRoles(roles: readonly CentralRole[]): void {
+  static checkRoles(roles: readonly CentralRole[], bus: BusConfig['kind'] = 'in-process'): void {
     for (const r of roles) {
       if (NOT_YET[r]) throw new CentralConfigError([{ path: 'role', message: `role "${r}" is not available in this version (${NOT_YET[r]})` }]);
     }
     const has = (r: CentralRole) => roles.includes('all') || roles.includes(r);
-    if (has('detect') !== has('ingest')) {
-      throw new CentralConfigError([{ path: 'role', message: 'ingest and detect must run in the same process until the bus (Kafka, issue #6) joins separate processes: use "all", or both' }]);
+    if (has('detect') !== has('ingest') && bus !== 'kafka') {
+      throw new CentralConfigError([{ path: 'role', message: 'ingest and detect in separate processes need the Kafka bus between them (bus.kind: kafka with bus.kafka.brokers); with the in-process bus run "all", or both in one process' }]);
     }
   }
 
@@ -69,7 +76,7 @@ export class CentralService {
     readonly config: CentralConfig,
     private readonly rt: CentralRuntime,
   ) {
-    CentralService.checkRoles(config.role);
+    CentralService.checkRoles(config.role, config.bus.kind);
     const has = (r: CentralRole) => config.role.includes('all') || config.role.includes(r);
     const settings = (id: string): CentralSettings => ({ id, logger: rt.logger.child({ component: id }), metrics: rt.metrics.forComponent(id), clock: rt.clock, dataDir: config.data_dir });
 
@@ -89,18 +96,39 @@ export class CentralService {
       if (tsdb.exporter) this.add('tsdb/remote_write', tsdb.exporter);
       const metricStore = tsdb.exporter ? exportingMetricStore(s.metrics, tsdb.exporter) : s.metrics;
 
+      // Kafka between the roles: started (and its topics created) before anything uses it.
+      const bus = config.bus.kind === 'kafka' && (has('ingest') || has('detect')) ? new KafkaBus(settings('bus/kafka'), kafkaBusConfig(config.bus.kafka!)) : undefined;
+      if (bus) {
+        const partitions = config.bus.partitions;
+        this.add('bus/kafka', {
+          start: async () => {
+            await bus.start();
+            await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions })));
+          },
+          shutdown: () => bus.shutdown(),
+        });
+      }
+      this.bus = bus;
+
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
       let detector: DynamicXyDetector | undefined;
       if (has('detect')) {
         detector = new DynamicXyDetector(settings('detect/dynamic-xy'), config.detection, alertSink);
         this.add('detect/dynamic-xy', detector);
+        if (bus) {
+          const cs = settings('detect/features');
+          this.featureConsumer = new FeatureBusConsumer({ bus, store: s.metrics, readers: [detector], scope: new TenantScope(config.tenant), logger: cs.logger, metrics: cs.metrics, clock: rt.clock });
+          this.add('detect/features', this.featureConsumer);
+        }
       }
       this.detector = detector;
 
       if (has('ingest')) {
         const sinkSettings = settings('ingest/features');
-        const featureSink = new FeatureSink({ store: s.metrics, readers: detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics, scope: new TenantScope(config.tenant) });
+        const featureSink: FrameConsumer = bus
+          ? new FeatureBusSink({ bus, logger: sinkSettings.logger, metrics: sinkSettings.metrics })
+          : new FeatureSink({ store: s.metrics, readers: detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics, scope: new TenantScope(config.tenant) });
         const ingestSettings = settings('ingest/frames');
         const frames = new FrameIngest({ next: featureSink, logger: ingestSettings.logger, metrics: ingestSettings.metrics });
         this.mqtt = config.mqtt.mode === 'off' ? undefined : new MqttIngest(settings('ingest/mqtt'), config.mqtt, { agents: s.agents, ingest: frames, audit: s.audit });
@@ -181,7 +209,8 @@ export class CentralService {
         this.rt.logger.error({ err: (err as Error).message, version: stored.version }, 'stored detection config is invalid; keeping the file settings');
       }
     }
-    if (this.detector) await this.primeDetector(this.detector);
+    // From the bus, each partition's series are primed when the partition is taken over.
+    if (this.detector && !this.bus) await this.primeDetector(this.detector);
     for (const { id, c } of this.components) {
       this.rt.logger.debug({ component: id }, 'starting');
       await c.start();

@@ -50,6 +50,9 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
       const b = await bus();
       const t = unique('contract.order');
       await b.ensureTopics([{ name: t, partitions: 3 }]);
+      assert.equal(await b.partitions(t), 3);
+      await b.ensureTopics([{ name: t, partitions: 5 }]);
+      assert.equal(await b.partitions(t), 3, 'an existing topic keeps its partitions');
       const got: BusRecord[] = [];
       const sub = await b.subscribe({ group: unique('g'), topics: [t], eachBatch: async (rs) => void got.push(...rs) });
       for (let c = 0; c < 3; c++) await b.publish(t, messages(100, 10, `c${c}`));
@@ -192,6 +195,7 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
       await b.ensureTopics([{ name: t, partitions: 1 }]);
       const code = (c: string, re: RegExp) => (err: unknown) => err instanceof BusError && err.code === c && re.test(err.message);
       await assert.rejects(b.publish(unique('never-created'), [{ key: 'k', value: enc('v') }]), code('UNKNOWN_TOPIC', /never-created/));
+      await assert.rejects(b.partitions(unique('never-created')), code('UNKNOWN_TOPIC', /never-created/));
       await assert.rejects(b.publish('bad topic!', [{ key: 'k', value: enc('v') }]), code('INVALID_ARGUMENT', /topic/));
       await assert.rejects(b.publish(t, [{ key: '', value: enc('v') }]), code('INVALID_ARGUMENT', /messages\[0\]\.key/));
       await assert.rejects(b.publish(t, [{ key: 'k', value: 'text' as unknown as Uint8Array }]), code('INVALID_ARGUMENT', /messages\[0\]\.value/));

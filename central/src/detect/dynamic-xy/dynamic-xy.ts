@@ -232,7 +232,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     this.mSuppressed = m.counter('aiops_central_detection_flaps_suppressed_total', 'Flag episodes that ended without meeting the X-of-Y condition (suppressed flaps).');
     this.mSeries = m.gauge('aiops_central_detection_series', 'Series with detection state.');
     this.mLearnt = m.gauge('aiops_central_detection_series_learnt', 'Series whose X and Y were learnt from their history.');
-    this.mEvicted = m.counter('aiops_central_detection_series_evicted_total', 'Series dropped from detection state, by reason (capacity, idle).', ['reason']);
+    this.mEvicted = m.counter('aiops_central_detection_series_evicted_total', 'Series dropped from detection state, by reason (capacity, idle, moved: its bus partition went to another process).', ['reason']);
     this.mStale = m.counter('aiops_central_detection_windows_stale_total', 'Series windows ignored: not newer than the last one seen (resend, late frame).');
     this.mPending = m.gauge('aiops_central_detection_alerts_pending', 'Alerts waiting for the next stage (it failed).');
     this.mDropped = m.counter('aiops_central_detection_alerts_dropped_total', 'Alerts dropped: the pending outbox was full.');
@@ -728,8 +728,23 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     s.older = s.newer = undefined;
   }
 
-  private drop(s: Series, reason: 'capacity' | 'idle', out: Alert[]): void {
-    if (s.firing !== undefined) this.resolve(s, reason === 'idle' ? 'idle' : 'evicted', out, false);
+  /**
+   * Drops the state of the series `which` selects without emitting anything: they moved to
+   * another process (their bus partition was reassigned), which carries on their episodes, so
+   * a resolve from here (on idle) would contradict it. Returns how many were dropped.
+   */
+  forget(which: (tenant: string, labels: Labels) => boolean): number {
+    let n = 0;
+    for (const s of [...this.series.values()]) {
+      if (!which(s.tenant, s.labels)) continue;
+      this.drop(s, 'moved', []);
+      n++;
+    }
+    return n;
+  }
+
+  private drop(s: Series, reason: 'capacity' | 'idle' | 'moved', out: Alert[]): void {
+    if (s.firing !== undefined && reason !== 'moved') this.resolve(s, reason === 'idle' ? 'idle' : 'evicted', out, false);
     if (s.learnt) {
       this.learntCount--;
       this.mLearnt.set(this.learntCount);
