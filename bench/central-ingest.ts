@@ -30,7 +30,7 @@
 //    keeping the hand-written analysis between the section's analysis markers).
 //
 //   npx tsx bench/central-ingest.ts --help
-import { fork, spawn } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -85,6 +85,10 @@ Central
   --detection-x <n> --detection-y <n>   the X-of-Y rule written to central's config (3, 5)
   --detection-max-series <n>            detection.max_series (default agents x series + 10,000)
   --compact-interval <time> storage.compact_interval (rollups and retention; central's default 1m)
+  --bus <kind>             in-process (default: one central process, role all) or kafka: central runs
+                           roles ingest and api, --detect-processes processes run role detect, joined
+                           by a private Kafka broker (deploy/dev/kafka.sh, 6 partitions, own state dir)
+  --detect-processes <n>   detect processes with --bus kafka (1)
   --cpu-prof               run central with --cpu-prof (profile written to the data dir at exit)
   --keep                   keep the data dir (database, central log, profile)
 Output
@@ -117,6 +121,8 @@ const { values: args } = parseArgs({
     'detection-max-series': { type: 'string' },
     'compact-interval': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    bus: { type: 'string', default: 'in-process' },
+    'detect-processes': { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
     json: { type: 'string' },
     'write-results': { type: 'boolean', default: false },
@@ -532,13 +538,22 @@ interface Central {
   logPath: string;
 }
 
-async function startCentral(dataDir: string, detection: { x: number; y: number; maxSeries: number }, cpuProf: boolean, compactIntervalMs: number | undefined): Promise<Central> {
+interface BusSetup {
+  kafka?: string;
+  /** `ingest` = the main process with --bus kafka; `detect` = a detect process (name = client id). */
+  part: 'all' | 'ingest' | 'detect';
+  name: string;
+}
+
+async function startCentral(dataDir: string, detection: { x: number; y: number; maxSeries: number }, cpuProf: boolean, compactIntervalMs: number | undefined, bus: BusSetup = { part: 'all', name: 'central' }): Promise<Central> {
   const [apiPort, mqttPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
-  const cfgPath = join(dataDir, 'central.yaml');
+  const cfgPath = join(dataDir, `${bus.name}.yaml`);
+  const detectOnly = bus.part === 'detect';
   writeFileSync(
     cfgPath,
     [
-      'role: [all]',
+      bus.part === 'all' ? 'role: [all]' : bus.part === 'ingest' ? 'role: [ingest, api]' : 'role: [detect]',
+      ...(bus.kafka !== undefined ? ['bus:', '  kind: kafka', '  partitions: 6', '  kafka:', `    brokers: ["${bus.kafka}"]`, `    client_id: ${bus.name}`] : []),
       `data_dir: ${JSON.stringify(dataDir)}`,
       'tenant: default',
       'log_level: warn',
@@ -548,11 +563,7 @@ async function startCentral(dataDir: string, detection: { x: number; y: number; 
       // rate limit (50/s by default) must not be what the measurement sees.
       '  rate_per_second: 10000',
       '  burst: 10000',
-      'mqtt:',
-      '  mode: embedded',
-      `  listen: 127.0.0.1:${mqttPort}`,
-      'grpc:',
-      `  listen: 127.0.0.1:${grpcPort}`,
+      ...(detectOnly ? ['mqtt:', '  mode: "off"', 'grpc:', '  enabled: false'] : ['mqtt:', '  mode: embedded', `  listen: 127.0.0.1:${mqttPort}`, 'grpc:', `  listen: 127.0.0.1:${grpcPort}`]),
       ...(compactIntervalMs !== undefined ? ['storage:', `  compact_interval: ${compactIntervalMs}ms`] : []),
       'detection:',
       `  x: ${detection.x}`,
@@ -561,7 +572,7 @@ async function startCentral(dataDir: string, detection: { x: number; y: number; 
       '',
     ].join('\n'),
   );
-  const logPath = join(dataDir, 'central.log');
+  const logPath = join(dataDir, `${bus.name}.log`);
   const log = createWriteStream(logPath);
   const execArgs = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(dataDir, 'prof')] : []), '--import', 'tsx', join(REPO, 'central/src/cli/central-cli.ts'), '--config', cfgPath];
   const child = spawn(process.execPath, execArgs, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -582,6 +593,23 @@ async function startCentral(dataDir: string, detection: { x: number; y: number; 
     await sleep(100);
   }
   return { child, pid: child.pid!, api, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, exited, logPath };
+}
+
+/** A private Kafka broker (deploy/dev/kafka.sh) with its state under `dir`: fresh topics each run. */
+function startPrivateKafka(dir: string): { broker: string; stop(): void } {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const env = { ...process.env, AIOPS_DEV_HOME: join(dir, 'dev'), KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1) };
+  const run = (action: string) => spawnSync('bash', [join(REPO, 'deploy/dev/kafka.sh'), action], { cwd: REPO, env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 }).status === 0;
+  if (!run('start')) throw new Error('deploy/dev/kafka.sh start failed (Java 17+ and Maven are needed; see the README)');
+  let stopped = false;
+  return {
+    broker: `127.0.0.1:${port}`,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      run('stop');
+    },
+  };
 }
 
 // ------------------------------------------------------------------------------ the benchmark
@@ -665,16 +693,33 @@ async function benchMain(): Promise<void> {
   // 2. central -------------------------------------------------------------------------------------
   let central: Central | undefined;
   let agentsRun: AgentsRun | undefined;
+  const busKind = args.bus;
+  if (busKind !== 'in-process' && busKind !== 'kafka') throw new Error(`--bus must be in-process or kafka (got ${busKind})`);
+  const detectCount = busKind === 'kafka' ? intArg('detect-processes', 1, 16) : 0;
+  const detects: Central[] = [];
+  let kafka: { broker: string; stop(): void } | undefined;
   const cleanup = (): void => {
     agentsRun?.abort();
     if (central && central.child.exitCode === null) central.child.kill('SIGKILL');
+    for (const d of detects) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    kafka?.stop();
   };
   process.once('SIGINT', () => {
     cleanup();
     process.exit(130);
   });
   try {
-    central = await startCentral(dataDir, { x, y, maxSeries }, args['cpu-prof'] === true, args['compact-interval'] !== undefined ? durArg('compact-interval', 1000) : undefined);
+    const compactMs = args['compact-interval'] !== undefined ? durArg('compact-interval', 1000) : undefined;
+    if (busKind === 'kafka') {
+      kafka = startPrivateKafka(dataDir);
+      say(`kafka broker ${kafka.broker} (private instance, state under the data dir)`);
+      central = await startCentral(dataDir, { x, y, maxSeries }, args['cpu-prof'] === true, compactMs, { part: 'ingest', name: 'central', kafka: kafka.broker });
+      for (let i = 0; i < detectCount; i++) {
+        const d = await startCentral(dataDir, { x, y, maxSeries }, false, compactMs, { part: 'detect', name: `detect-${i + 1}`, kafka: kafka.broker });
+        detects.push(d);
+        say(`detect-${i + 1} pid ${d.pid} ready (log ${d.logPath})`);
+      }
+    } else central = await startCentral(dataDir, { x, y, maxSeries }, args['cpu-prof'] === true, compactMs);
     say(`central pid ${central.pid} ready: api ${central.api}, mqtt ${central.mqttUrl} (log ${central.logPath})`);
     // A saturated central answers slowly: a scrape that takes more than 3 s counts as missing.
     const scrape = async (): Promise<string> => (await fetch(`${central!.api}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
@@ -728,6 +773,13 @@ async function benchMain(): Promise<void> {
     if (sendStart === undefined) throw new Error('the virtual agents ended before their send phase');
     const t0 = sendStart;
     say(`send phase started (every agent connected)`);
+    const detectStat = async (d: Central) => {
+      const text = await fetch(`${d.api}/metrics`, { signal: AbortSignal.timeout(5000) })
+        .then((r) => r.text())
+        .catch(() => '');
+      return { t: performance.now(), records: promCount(text, 'aiops_central_feature_records_stored_total'), cpuS: procSample(d.pid)?.cpuS ?? Number.NaN, rssMb: procSample(d.pid)?.rssMb ?? Number.NaN };
+    };
+    const detectAtStart = await Promise.all(detects.map(detectStat));
 
     // 5. sampling (every 10 s, from the send phase's start) -------------------------------------------
     const samples: Sample[] = [];
@@ -877,6 +929,24 @@ async function benchMain(): Promise<void> {
         verify.alertsOther = verify.alertsTotal - verify.alertsProbe;
       }
     }
+
+    // The detect processes (--bus kafka): records each stored and its CPU over the send phase and drain.
+    const detectAtEnd = await Promise.all(detects.map(detectStat));
+    const scale = {
+      bus: busKind,
+      detectProcesses: detectCount,
+      perProcess: detects.map((d, i) => {
+        const a = detectAtStart[i]!;
+        const b = detectAtEnd[i]!;
+        const dt = (b.t - a.t) / 1000;
+        return { name: `detect-${i + 1}`, records: b.records, recordsPerSec: (b.records - a.records) / dt, cpuPercent: ((b.cpuS - a.cpuS) / dt) * 100, rssMb: b.rssMb };
+      }),
+    };
+    for (const p of scale.perProcess) say(`${p.name}: stored ${n0(p.records)} records, ${n0(p.recordsPerSec)} records/s over the run, CPU ${f1(p.cpuPercent)} %, RSS ${f1(p.rssMb)} MB`);
+    for (const d of detects) d.child.kill('SIGTERM');
+    await Promise.all(detects.map((d) => Promise.race([d.exited, sleep(60_000)])));
+    kafka?.stop();
+    kafka = undefined;
 
     // Stop central, then count in its database.
     const loadEnd = machine().loadAvg;
@@ -1041,6 +1111,7 @@ async function benchMain(): Promise<void> {
         profile,
       },
       verify,
+      scale,
     };
 
     const table = renderTable(result);

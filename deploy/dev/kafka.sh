@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real single-node Apache Kafka 4.4 broker (KRaft, one process as broker and controller) on
-# loopback, for central's Kafka bus tests (central/src/bus/kafka-bus.test.ts) and, once central's
-# roles are joined by the bus (issue #6), for running them by hand.
+# loopback, for central's Kafka tests (central/src/bus/kafka-bus.test.ts,
+# central/src/pipeline/feature-bus.kafka.test.ts), the scale benchmark, and split roles run by hand.
 #
 #   deploy/dev/kafka.sh start|stop|status
 #

@@ -27,13 +27,14 @@ import type { Admin, Consumer, EachBatchPayload, ISocketFactory, KafkaMessage, L
 import type { Logger } from '../../../shared-schemas/src/runtime/index.js';
 import type { CentralSettings } from '../component.js';
 import { busMetrics, runBatch } from './delivery.js';
+import { partitionFor } from './partitioner.js';
 import type { BusMetrics, DeliveryContext } from './delivery.js';
 import { BusError, DLQ_SUFFIX } from './types.js';
 import type { Assignment, Bus, BusErrorCode, BusMessage, BusRecord, SubscribeOptions, Subscription, TopicSpec } from './types.js';
 import { checkMessages, checkSubscribe, checkTopicName, checkTopics } from './validate.js';
 import type { CheckedSubscribe } from './validate.js';
 
-const { Kafka, Partitioners, logLevel: LogLevel } = kafkajs;
+const { Kafka, logLevel: LogLevel } = kafkajs;
 
 export interface KafkaBusConfig {
   /** Bootstrap brokers, `host:port`. */
@@ -654,7 +655,9 @@ export class KafkaBus implements Bus {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // Kafka's default partitioner (murmur2 of the key), computed without kafkajs's 64-bit Long
+      // arithmetic; every record has a key (validate.ts).
+      createPartitioner: () => ({ partitionMetadata, message }) => partitionFor(message.key ?? '', partitionMetadata.length),
       retry: { retries: Math.max(1, this.cfg.retries), initialRetryTime: this.cfg.retryInitialMs, maxRetryTime: this.cfg.retryMaxMs },
     });
     const p = producer.connect().then(
