@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -36,6 +36,15 @@ describe('dist/aiops-agent (single executable)', () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /configuration OK: .*5 receiver\(s\), 3 processor\(s\), 1 exporter\(s\)/);
     assert.equal(ok.stderr, '', 'no warnings from the executable');
+    // The form the README and issue #3 use: the file named by --check-config itself.
+    mkdirSync(join(dir, 'deploy'), { recursive: true });
+    copyFileSync(join(dir, 'agent.example.yaml'), join(dir, 'deploy', 'agent.example.yaml'));
+    const named = spawnSync(exe, ['--check-config', 'deploy/agent.example.yaml'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assert.equal(named.status, 0, named.stderr);
+    assert.match(named.stdout, /configuration OK/);
+    const two = spawnSync(exe, ['--check-config', 'deploy/agent.example.yaml', '--config', 'other.yaml'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(two.status, 2);
+    assert.match(two.stderr, /two config files named/);
     const v = spawnSync(exe, ['--version'], { cwd: dir, encoding: 'utf8' });
     assert.equal(v.stdout.trim(), pkg.version);
     writeFileSync(join(dir, 'bad.yaml'), 'receivers:\n  hostmetrics: { interval: 0s }\nexporters:\n  grpc: { endpoint: "nohost" }\npipelines:\n  metrics: { receivers: [hostmetrics], exporters: [grpc] }\n');

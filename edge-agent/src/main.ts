@@ -1,7 +1,8 @@
 // aiops-agent: the host agent's command line.
 //   aiops-agent --config /etc/aiops-agent/agent.yaml
-//   aiops-agent --check-config --config agent.yaml     validate the whole config, exit 0 or 2
-//   aiops-agent --print-config --config agent.yaml     the resolved config (defaults applied, secrets hidden)
+//   aiops-agent --check-config agent.yaml              validate the whole config, exit 0 or 2
+//                                                       (or --check-config --config agent.yaml)
+//   aiops-agent --print-config agent.yaml              the resolved config (defaults applied, secrets hidden)
 //   aiops-agent --version
 //
 // With `agent.enrollment` configured, the agent first obtains its own credentials from central
@@ -56,8 +57,8 @@ export async function main(argv: string[], io: MainIo, assets: AgentAssets = {})
     .name('aiops-agent')
     .description('AIOps edge agent: collects host metrics, scrapes, OTLP, remote-write and logs; scores every series with Tier-1; sends 10 s feature frames to central over MQTT or gRPC.')
     .option('-c, --config <file>', 'YAML configuration file (see deploy/agent.example.yaml)')
-    .option('--check-config', 'validate the whole configuration and exit (0 valid, 2 invalid)')
-    .option('--print-config', 'print the resolved configuration (defaults applied, secrets hidden) and exit')
+    .option('--check-config [file]', 'validate the whole configuration (of <file>, or of --config) and exit (0 valid, 2 invalid)')
+    .option('--print-config [file]', 'print the resolved configuration (of <file>, or of --config; defaults applied, secrets hidden) and exit')
     .version(agentVersion(), '-v, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -68,7 +69,16 @@ export async function main(argv: string[], io: MainIo, assets: AgentAssets = {})
     const code = (e as { exitCode?: number }).exitCode;
     return code ?? 2;
   }
-  const o = program.opts<{ config?: string; checkConfig?: boolean; printConfig?: boolean }>();
+  const o = program.opts<{ config?: string; checkConfig?: boolean | string; printConfig?: boolean | string }>();
+  // `--check-config <file>` and `--print-config <file>` name the file themselves.
+  const named = [o.checkConfig, o.printConfig].filter((v): v is string => typeof v === 'string');
+  for (const f of named) {
+    if (o.config !== undefined && o.config !== f) {
+      io.err(`aiops-agent: two config files named (--config ${o.config} and ${f}); name one\n`);
+      return 2;
+    }
+    o.config = f;
+  }
   if (!o.config) {
     io.err('aiops-agent: --config <file> is required (see deploy/agent.example.yaml)\n');
     return 2;

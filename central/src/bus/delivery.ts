@@ -2,7 +2,7 @@
 // whole with retries and backoff; when it fails for good, try its records one at a time and
 // dead-letter each record that still fails, so one poison record costs its partition a few
 // retries, never a stall, and its good neighbours are still handled.
-import type { BoundCounter, ComponentMetrics } from '../../../shared-schemas/src/runtime/index.js';
+import type { BoundCounter, BoundGauge, BoundHistogram, ComponentMetrics } from '../../../shared-schemas/src/runtime/index.js';
 import { BusPermanentError, DLQ_HEADERS } from './types.js';
 import type { BusMessage, BusRecord, SubscribeOptions } from './types.js';
 
@@ -22,6 +22,8 @@ export interface BusMetrics {
   consumed: BoundCounter;
   retries: BoundCounter;
   deadLettered: BoundCounter;
+  lag: BoundGauge;
+  age: BoundHistogram;
 }
 
 /** The self-metrics both implementations keep under the same names. */
@@ -31,6 +33,8 @@ export function busMetrics(mm: ComponentMetrics): BusMetrics {
     consumed: mm.counter('aiops_bus_records_consumed_total', 'Records handled and committed, by consumer group and topic.', ['group', 'topic']),
     retries: mm.counter('aiops_bus_batch_retries_total', 'Batches retried after a handler error, by group and topic.', ['group', 'topic']),
     deadLettered: mm.counter('aiops_bus_records_dead_lettered_total', 'Records sent to the dead-letter topic, by group and topic.', ['group', 'topic']),
+    lag: mm.gauge('aiops_bus_consumer_lag_records', 'Records in the partition after the last one this member committed (the group falling behind), by group, topic and partition.', ['group', 'topic', 'partition']),
+    age: mm.histogram('aiops_bus_record_age_seconds', 'Time from the bus taking a record to its batch being committed, by group and topic (the last record of each batch).', [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], ['group', 'topic']),
   };
 }
 

@@ -52,6 +52,43 @@ describe('InProcessBus specifics', () => {
     await bus.shutdown();
   });
 
+  it('reports each member\'s lag per partition (records after its last commit) and the age of committed records', async () => {
+    const settings = busSettings();
+    const bus = new InProcessBus(settings);
+    await bus.start();
+    await bus.ensureTopics([{ name: 'lagging', partitions: 1 }]);
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    let batches = 0;
+    await bus.subscribe({
+      group: 'g',
+      topics: ['lagging'],
+      maxBatch: 5,
+      eachBatch: async () => {
+        await gate;
+        batches++;
+      },
+    });
+    await bus.publish('lagging', Array.from({ length: 12 }, (_, i) => ({ key: 'k', value: enc(String(i)) })));
+    const lag = () => metricSum(settings.selfMetrics, 'aiops_bus_consumer_lag_records', { group: 'g', topic: 'lagging', partition: '0' });
+    const gateOne = async (n: number) => {
+      const r = release;
+      gate = new Promise<void>((res) => (release = res));
+      r();
+      while (batches < n) await tick();
+      await tick();
+    };
+    await gateOne(1);
+    assert.equal(await lag(), 7, 'twelve records, five committed');
+    await gateOne(2);
+    await gateOne(3);
+    assert.equal(await lag(), 0);
+    const text = await settings.selfMetrics.registry.metrics();
+    assert.match(text, /aiops_bus_record_age_seconds_count\{[^}]*group="g"[^}]*\} 3/);
+    release();
+    await bus.shutdown();
+  });
+
   it('drops the oldest records of a full partition (counted) while no group has subscribed; a later group gets the rest', async () => {
     const settings = busSettings();
     const bus = new InProcessBus(settings, { capacity: 5 });

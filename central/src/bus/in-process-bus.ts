@@ -181,6 +181,8 @@ class Group {
         });
         this.committed.set(tp, next + batch.length);
         this.bus.m.consumed.inc(batch.length, { group: this.name, topic: topic.name });
+        this.bus.m.lag.set(partition.end - (next + batch.length), { group: this.name, topic: topic.name, partition: tp.slice(tp.lastIndexOf('/') + 1) });
+        this.bus.m.age.observe(Math.max(0, this.bus.now() - batch[batch.length - 1]!.timestampMs) / 1000, { group: this.name, topic: topic.name });
         this.bus.trim(topic, partition);
       } catch (err) {
         // Only a bus shutdown ends a batch without commit: the records stay for the next run.
@@ -349,6 +351,11 @@ export class InProcessBus implements Bus {
   /** @internal */
   wakeAll(): void {
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.data.splice(0)) w();
+  }
+
+  /** @internal */
+  now(): number {
+    return this.settings.clock.now();
   }
 
   /** @internal */

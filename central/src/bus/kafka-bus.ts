@@ -602,9 +602,12 @@ export class KafkaBus implements Bus {
         if (stopping() || rebalancing || !p.isRunning() || p.isStale()) return;
         const chunk = all.slice(i, i + opts.maxBatch).map((m) => toRecord(topic, partition, m));
         await runBatch(chunk, opts, ctx);
-        p.resolveOffset(chunk[chunk.length - 1]!.offset);
+        const last = chunk[chunk.length - 1]!;
+        p.resolveOffset(last.offset);
         await p.commitOffsetsIfNecessary();
         this.m.consumed.inc(chunk.length, { group, topic });
+        this.m.lag.set(Math.max(0, Number(p.batch.highWatermark) - Number(last.offset) - 1), { group, topic, partition: String(partition) });
+        this.m.age.observe(Math.max(0, this.clock.now() - last.timestampMs) / 1000, { group, topic });
         await heartbeat();
       }
     } catch (err) {

@@ -18,15 +18,15 @@ import type { Labels } from '../../../shared-schemas/src/index.js';
 import { BusPermanentError, partitionFor, TOPICS } from '../bus/index.js';
 import type { Bus, BusRecord, Subscription } from '../bus/index.js';
 import type { Component, FrameConsumer } from '../component.js';
-import type { FeatureRecordWrite, FeatureSeries, MetricStore } from '../storage/types.js';
+import type { FeatureRecordWrite, MetricStore } from '../storage/types.js';
+import { primeFromStore } from './prime.js';
+import type { PrimedReader } from './prime.js';
 import { decodeFeatureRecord, featureRecordKey, FeatureRecordError } from './feature-records.js';
 import type { FeatureRecord } from './feature-records.js';
 import type { TenantScope } from './tenant-scope.js';
 
 /** A reader whose per-series state follows the partitions (DynamicXyDetector). */
-export interface PartitionedReader extends FrameConsumer {
-  /** Rebuilds state from stored windows, emitting nothing; returns windows applied. */
-  prime(tenant: string, history: ReadonlyArray<{ labels: Labels; windows: FeatureSeries['windows'] }>): number;
+export interface PartitionedReader extends FrameConsumer, PrimedReader {
   /** Drops the state of the selected series, emitting nothing; returns how many. */
   forget(which: (tenant: string, labels: Labels) => boolean): number;
 }
@@ -159,20 +159,14 @@ export class FeatureBusConsumer implements Component {
   private async prime(partition: number): Promise<void> {
     const now = this.opts.clock.now();
     const n = this.partitionCount;
-    let series = 0;
-    let windows = 0;
-    for await (const page of this.opts.store.scanFeatures({ startMs: now - (this.opts.primeWindowMs ?? 3_600_000), endMs: now + 60_000 })) {
-      const byTenant = new Map<string, Array<{ labels: Labels; windows: FeatureSeries['windows'] }>>();
-      for (const f of page) {
-        const { tenant, labels } = this.opts.scope.unscope(f.labels);
-        if (partitionFor(featureRecordKey(tenant, labels), n) !== partition) continue;
-        let list = byTenant.get(tenant);
-        if (list === undefined) byTenant.set(tenant, (list = []));
-        list.push({ labels, windows: f.windows });
-        series++;
-      }
-      for (const [tenant, history] of byTenant) for (const reader of this.opts.readers) windows += reader.prime(tenant, history);
-    }
+    const { series, windows } = await primeFromStore({
+      store: this.opts.store,
+      scope: this.opts.scope,
+      readers: this.opts.readers,
+      startMs: now - (this.opts.primeWindowMs ?? 3_600_000),
+      endMs: now + 60_000,
+      which: (tenant, labels) => partitionFor(featureRecordKey(tenant, labels), n) === partition,
+    });
     this.primed.inc();
     this.opts.logger.info({ partition, series, windows }, 'partition taken over: its series primed from the store');
   }

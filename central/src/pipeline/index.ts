@@ -14,3 +14,5 @@ export { FeatureBusConsumer } from './feature-bus-consumer.js';
 export type { FeatureBusConsumerOptions, PartitionedReader } from './feature-bus-consumer.js';
 export { decodeFeatureRecord, featureRecordKey, featureRecords, FeatureRecordError } from './feature-records.js';
 export type { FeatureRecord } from './feature-records.js';
+export { primeFromStore } from './prime.js';
+export type { PrimedReader, PrimeOptions } from './prime.js';

@@ -20,13 +20,12 @@ import type { CentralSettings, Component, FrameConsumer } from '../component.js'
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
 import { DynamicXyDetector, validateDetectionConfig } from '../detect/dynamic-xy/index.js';
-import type { SeriesHistory } from '../detect/dynamic-xy/index.js';
 import { createGateway } from '../gateway/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { KafkaBus, TOPICS } from '../bus/index.js';
 import { kafkaBusConfig } from '../bus/config.js';
 import type { BusConfig } from '../bus/config.js';
-import { AlertStoreSink, FeatureBusConsumer, FeatureBusSink, FeatureSink, FrameIngest, TenantScope } from '../pipeline/index.js';
+import { AlertStoreSink, FeatureBusConsumer, FeatureBusSink, FeatureSink, FrameIngest, primeFromStore, TenantScope } from '../pipeline/index.js';
 import { GrpcIngest } from '../receivers/grpc/index.js';
 import { MqttIngest } from '../receivers/mqtt/index.js';
 import { openSqliteStores } from '../storage/index.js';
@@ -232,26 +231,11 @@ export class CentralService {
    */
   private async primeDetector(detector: DynamicXyDetector): Promise<void> {
     const now = this.rt.clock.now();
-    const scope = new TenantScope(this.config.tenant);
-    let series = 0;
-    let restored = 0;
     try {
-      // Every series, a page at a time (a query would stop at its series cap), each under the
-      // tenant its rows were stored for, with the labels its agent sends.
-      for await (const page of this.stores.metrics.scanFeatures({ startMs: now - 3_600_000, endMs: now + 60_000 })) {
-        const byTenant = new Map<string, SeriesHistory[]>();
-        for (const f of page) {
-          const { tenant, labels } = scope.unscope(f.labels);
-          let list = byTenant.get(tenant);
-          if (list === undefined) byTenant.set(tenant, (list = []));
-          list.push({ labels, windows: f.windows });
-        }
-        for (const [tenant, history] of byTenant) restored += detector.prime(tenant, history);
-        series += page.length;
-      }
-      this.rt.logger.info({ series, restored }, 'detector state rebuilt from stored feature rows');
+      const { series, windows } = await primeFromStore({ store: this.stores.metrics, scope: new TenantScope(this.config.tenant), readers: [detector], startMs: now - 3_600_000, endMs: now + 60_000 });
+      this.rt.logger.info({ series, restored: windows }, 'detector state rebuilt from stored feature rows');
     } catch (err) {
-      this.rt.logger.warn({ err: (err as Error).message, series, restored }, 'detector state not (fully) rebuilt from storage (the rest starts cold)');
+      this.rt.logger.warn({ err: (err as Error).message }, 'detector state not (fully) rebuilt from storage (the rest starts cold)');
     }
   }
 
