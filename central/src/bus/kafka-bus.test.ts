@@ -17,6 +17,7 @@ import { metricSum } from '../../../shared-schemas/src/runtime/index.js';
 import { KafkaBus } from './kafka-bus.js';
 import type { KafkaBusConfig } from './kafka-bus.js';
 import { runBusContract } from './testing/index.js';
+import { until as waitUntil } from '../../../edge-agent/src/testing/index.js';
 import { startKafka } from './testdata/kafka.js';
 import { busSettings } from './testdata/settings.js';
 import { BusError } from './types.js';
@@ -33,13 +34,7 @@ const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const unique = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, waitMs = 90_000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${waitMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (pred: () => boolean | Promise<boolean>, what: string, waitMs = 90_000) => waitUntil(pred, what, waitMs);
 
 function config(extra: Partial<KafkaBusConfig> = {}): KafkaBusConfig {
   return { brokers: [kafka.broker], clientId: 'aiops-bus-test', ...extra };
@@ -124,14 +119,14 @@ describe('KafkaBus specifics', { skip }, () => {
     await b.ensureTopics([{ name: t, partitions: 1 }]);
     await b.publish(t, Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: enc(String(i)) })));
     const { got, batches, sub } = await collect(b, t, { maxBatch: 7 });
-    await until('50 records', () => got.length >= 50);
+    await until(() => got.length >= 50, '50 records');
     assert.deepEqual(got.map((r) => dec(r.value)), Array.from({ length: 50 }, (_, i) => String(i)), 'in order, once');
     assert.ok(batches.every((n) => n >= 1 && n <= 7), `batches of at most 7 (got ${batches.join(',')})`);
     await b.ensureTopics([{ name: t, partitions: 3 }]); // an existing topic is kept as it is
     await b.publish(t, Array.from({ length: 10 }, (_, i) => ({ key: `other-${i}`, value: enc(String(50 + i)) })));
-    await until('60 records', () => got.length >= 60);
+    await until(() => got.length >= 60, '60 records');
     assert.ok(got.every((r) => r.partition === 0), 'still one partition');
-    await until('60 counted as consumed', async () => (await metricSum(settings.selfMetrics, 'aiops_bus_records_consumed_total', { topic: t })) === 60);
+    await until(async () => (await metricSum(settings.selfMetrics, 'aiops_bus_records_consumed_total', { topic: t })) === 60, '60 counted as consumed');
     assert.equal(await metricSum(settings.selfMetrics, 'aiops_bus_records_published_total', { topic: t }), 60);
     await sub.close();
   });
@@ -144,7 +139,7 @@ describe('KafkaBus specifics', { skip }, () => {
     const got: string[] = [];
     const sub = await b.subscribe({ group: unique('latest'), topics: [t], fromBeginning: false, eachBatch: async (rs) => void got.push(...rs.map((r) => dec(r.value))) });
     await b.publish(t, [{ key: 'a', value: enc('new-1') }, { key: 'b', value: enc('new-2') }]);
-    await until('the new records', () => got.length >= 2);
+    await until(() => got.length >= 2, 'the new records');
     await sleep(500);
     assert.deepEqual(got.sort(), ['new-1', 'new-2']);
     await sub.close();
@@ -161,7 +156,7 @@ describe('KafkaBus specifics', { skip }, () => {
     assert.equal(sockets.lost(), 1, 'one produce answer was lost, so the producer sent the request again');
     const reader = await bus();
     const { got, sub } = await collect(reader, t);
-    await until('11 records', () => got.length >= 11);
+    await until(() => got.length >= 11, '11 records');
     await sleep(1000); // a duplicate would show up with the rest
     assert.deepEqual(got.map((r) => dec(r.value)), ['warm-up', ...Array.from({ length: 10 }, (_, i) => `r${i}`)], 'each record once, in order');
     await sub.close();
@@ -192,12 +187,12 @@ describe('KafkaBus specifics', { skip }, () => {
         await sleep(20);
       }
     })();
-    await until('some records before the outage', () => acked.length >= 5);
+    await until(() => acked.length >= 5, 'some records before the outage');
     assert.ok(await kafka.script('stop'), 'broker stopped');
-    await until('a publish refused while the broker is down', () => failures.length >= 1, 60_000);
+    await until(() => failures.length >= 1, 'a publish refused while the broker is down', 60_000);
     assert.ok(await kafka.script('start'), 'broker started again');
     restarted = true;
-    await until('publishes succeed again after the restart', () => ackedAfterRestart >= 5, 90_000);
+    await until(() => ackedAfterRestart >= 5, 'publishes succeed again after the restart', 90_000);
     stop = true;
     await publisher;
     for (const f of failures) {
@@ -208,8 +203,8 @@ describe('KafkaBus specifics', { skip }, () => {
     const reader = await bus();
     const { got, sub } = await collect(reader, t);
     const seen = () => new Set(got.map((r) => dec(r.value)));
-    await until('every acknowledged record, read from the beginning', () => acked.every((v) => seen().has(v)), 90_000);
-    await until('every acknowledged record, by the member that stayed through the outage', () => acked.every((v) => live.has(v)), 90_000);
+    await until(() => acked.every((v) => seen().has(v)), 'every acknowledged record, read from the beginning', 90_000);
+    await until(() => acked.every((v) => live.has(v)), 'every acknowledged record, by the member that stayed through the outage', 90_000);
     await Promise.all([sub.close(), liveSub.close()]);
   });
 });

@@ -10,6 +10,7 @@ import type { TestContext } from 'node:test';
 import { encodeFrame } from '../../../shared-schemas/src/index.js';
 import type { Labels } from '../../../shared-schemas/src/index.js';
 import { metricSum, SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
+import { until } from '../../../edge-agent/src/testing/index.js';
 import { BusError, DLQ_HEADERS, InProcessBus, partitionFor, TOPICS } from '../bus/index.js';
 import type { Bus, BusRecord } from '../bus/index.js';
 import { busSettings } from '../bus/testdata/settings.js';
@@ -31,13 +32,6 @@ function frame(tenant: string, agentId: string, sequence: number, window: number
   return { tenant, agentId, sequence, windowStartMs: T0 + window * STEP, windowEndMs: T0 + (window + 1) * STEP, rows: labels.map((l, i) => ({ labels: l, row: row(window * 100 + i) })) };
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, waitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${waitMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const noAlerts: AlertConsumer = { consumeAlerts: async () => undefined };
 
@@ -121,7 +115,7 @@ describe('split feature path on the in-process bus', () => {
     }
     await Promise.all(sends);
     assert.equal(await metricSum(r.sinkMetrics, 'aiops_central_feature_records_published_total'), 100);
-    await until('100 records stored', async () => (await stored(m)) === 100);
+    await until(async () => (await stored(m)) === 100, '100 records stored');
     for (const l of labels) {
       const ws = await windowsOf(r.store, l);
       assert.deepEqual(ws.map((w) => w.windowStartMs), Array.from({ length: 10 }, (_, w) => T0 + w * STEP));
@@ -149,8 +143,8 @@ describe('split feature path on the in-process bus', () => {
     }));
     const labels = [0, 1, 2].map((i) => series('h3', i));
     for (let w = 0; w < 4; w++) await r.sink.consumeFrame(frame('default', 'agent-3', w + 1, w, labels));
-    await until('12 records handled', async () => (await stored(m)) + (await metricSum(m.self, 'aiops_central_feature_records_redelivered_total')) >= 12);
-    await until('every record stored', async () => (await Promise.all(labels.map((l) => windowsOf(r.store, l)))).every((ws) => ws.length === 4));
+    await until(async () => (await stored(m)) + (await metricSum(m.self, 'aiops_central_feature_records_redelivered_total')) >= 12, '12 records handled');
+    await until(async () => (await Promise.all(labels.map((l) => windowsOf(r.store, l)))).every((ws) => ws.length === 4), 'every record stored');
     for (const l of labels) assert.deepEqual((await windowsOf(r.store, l)).map((w) => w.windowStartMs), [0, 1, 2, 3].map((w) => T0 + w * STEP), 'each window once');
     assert.ok((await metricSum(m.self, 'aiops_central_feature_records_redelivered_total')) >= 1, 'the redelivered records were recognised');
     assert.equal(await r.store.busOffset({ group: 'detect', topic: TOPICS.features, partition: 0 }), '12');
@@ -164,8 +158,8 @@ describe('split feature path on the in-process bus', () => {
     const sub = await r.bus.subscribe({ group: 'dlq-reader', topics: [TOPICS.features + '.dlq'], eachBatch: async (rs) => void dlq.push(...rs) });
     t.after(() => sub.close());
     await r.bus.publish(TOPICS.features, [good[0]!, { key: 'default|{__name__="x"}', value: new Uint8Array([0xff, 0x00, 0x13]) }, { key: 'wrong', value: good[1]!.value }, good[1]!]);
-    await until('2 good records stored', async () => (await stored(m)) === 2);
-    await until('2 dead letters', () => dlq.length === 2);
+    await until(async () => (await stored(m)) === 2, '2 good records stored');
+    await until(() => dlq.length === 2, '2 dead letters');
     assert.match(dlq[0]!.headers[DLQ_HEADERS.reason]!, /not a feature frame/);
     assert.match(dlq[1]!.headers[DLQ_HEADERS.reason]!, /is not its series' key/);
     assert.equal((await windowsOf(r.store, series('h4', 1))).length, 1);
@@ -179,21 +173,21 @@ describe('split feature path on the in-process bus', () => {
     const part = (l: Labels) => partitionFor(featureRecordKey('default', l), r.partitions);
     assert.ok(new Set(labels.map(part)).size === 4, 'the series cover every partition');
     for (let w = 0; w < 5; w++) await r.sink.consumeFrame(frame('default', 'agent-5', w + 1, w, labels));
-    await until('80 records stored by the two members', async () => (await storedAll(a, b)) === 80);
+    await until(async () => (await storedAll(a, b)) === 80, '80 records stored by the two members');
     const ofB = labels.filter((l) => b.consumer.assignment().includes(part(l)));
     assert.ok(ofB.length > 0 && ofB.length < 16, 'the group split the partitions');
     for (const l of ofB) assert.equal(a.detector.seriesInfo('default', l), undefined, 'a knows nothing of b\'s series yet');
     await b.consumer.shutdown();
-    await until('a holds every partition', () => a.consumer.assignment().length === 4);
+    await until(() => a.consumer.assignment().length === 4, 'a holds every partition');
     for (let w = 5; w < 6; w++) await r.sink.consumeFrame(frame('default', 'agent-5', w + 1, w, labels));
-    await until('a stored the next window of every series', async () => (await storedAll(a, b)) === 96);
+    await until(async () => (await storedAll(a, b)) === 96, 'a stored the next window of every series');
     for (const l of ofB) assert.equal(a.detector.seriesInfo('default', l)?.windows, 6, 'primed with the 5 windows b stored, then the new one');
     assert.ok((await metricSum(a.self, 'aiops_central_feature_partitions_primed_total')) >= 2);
     // A third member takes some partitions from a: a forgets their series (no resolve from a).
     const c = await r.member();
-    await until('c holds partitions', () => c.consumer.assignment().length > 0);
+    await until(() => c.consumer.assignment().length > 0, 'c holds partitions');
     for (let w = 6; w < 7; w++) await r.sink.consumeFrame(frame('default', 'agent-5', w + 1, w, labels));
-    await until('the next window stored', async () => (await storedAll(a, b, c)) === 112);
+    await until(async () => (await storedAll(a, b, c)) === 112, 'the next window stored');
     const ofC = labels.filter((l) => c.consumer.assignment().includes(part(l)));
     for (const l of ofC) {
       assert.equal(a.detector.seriesInfo('default', l), undefined, 'a dropped the state of series that moved to c');

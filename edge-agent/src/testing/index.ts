@@ -43,6 +43,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Polls `pred` until it holds; fails naming `what` after `timeoutMs`. Waits in tests poll with
+ * generous bounds and never assert on wall time.
+ */
+export async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, pollMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
 export class RecordingMetrics implements MetricsConsumer {
   readonly batches: MetricBatch[] = [];
   failWith: Error | undefined;

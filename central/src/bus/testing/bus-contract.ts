@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { until } from '../../../../edge-agent/src/testing/index.js';
 import { partitionFor } from '../partitioner.js';
 import { BusError, BusPermanentError, DLQ_HEADERS, DLQ_SUFFIX } from '../types.js';
 import type { Bus, BusMessage, BusRecord } from '../types.js';
@@ -19,13 +20,6 @@ export interface BusContractOptions {
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-async function until(what: string, cond: () => boolean, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${waitMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function messages(n: number, keys: number, tag: string): BusMessage[] {
   return Array.from({ length: n }, (_, i) => ({ key: `k${i % keys}`, value: enc(`${tag}:${i}`), headers: { seq: String(i) } }));
@@ -56,7 +50,7 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
       const got: BusRecord[] = [];
       const sub = await b.subscribe({ group: unique('g'), topics: [t], eachBatch: async (rs) => void got.push(...rs) });
       for (let c = 0; c < 3; c++) await b.publish(t, messages(100, 10, `c${c}`));
-      await until('300 records', () => got.length >= 300, waitMs);
+      await until(() => got.length >= 300, '300 records', waitMs);
       assert.equal(got.length, 300, 'nothing twice when nothing failed');
       assert.equal(new Set(got.map((r) => r.id)).size, 300, 'ids are unique');
       const lastSeq = new Map<string, number>();
@@ -85,10 +79,10 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
       const m1 = await b.subscribe({ group: ga, topics: [t], eachBatch: async (rs) => rs.forEach((r) => a1.add(dec(r.value))) });
       const m2 = await b.subscribe({ group: ga, topics: [t], eachBatch: async (rs) => rs.forEach((r) => a2.add(dec(r.value))) });
       const mb = await b.subscribe({ group: unique('gb'), topics: [t], eachBatch: async (rs) => rs.forEach((r) => gb.add(dec(r.value))) });
-      await until('both members of a group hold partitions', () => m1.assignment().length > 0 && m2.assignment().length > 0, waitMs);
+      await until(() => m1.assignment().length > 0 && m2.assignment().length > 0, 'both members of a group hold partitions', waitMs);
       await b.publish(t, messages(400, 40, 'x'));
-      await until('group A has all 400', () => new Set([...a1, ...a2]).size === 400, waitMs);
-      await until('group B has all 400', () => gb.size === 400, waitMs);
+      await until(() => new Set([...a1, ...a2]).size === 400, 'group A has all 400', waitMs);
+      await until(() => gb.size === 400, 'group B has all 400', waitMs);
       const held = [...m1.assignment(), ...m2.assignment()].map((x) => `${x.topic}/${x.partition}`);
       assert.equal(new Set(held).size, held.length, 'no partition held twice');
       assert.deepEqual(held.sort(), [0, 1, 2, 3].map((p) => `${t}/${p}`));
@@ -119,7 +113,7 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
         },
       });
       await b.publish(t, messages(200, 7, 'r'));
-      await until('all 200 handled', () => done.size === 200, waitMs);
+      await until(() => done.size === 200, 'all 200 handled', waitMs);
       assert.ok(failures > 0 && calls > failures);
       await sub.close();
     });
@@ -142,12 +136,12 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
         },
       });
       await b.publish(t, messages(600, 30, 'h'));
-      await until('the first consumer has handled some records', () => firstCount >= 50, waitMs);
+      await until(() => firstCount >= 50, 'the first consumer has handled some records', waitMs);
       const second = await b.subscribe({ group, topics: [t], eachBatch: async (rs) => rs.forEach((r) => seen.add(dec(r.value))) });
       await first.close();
-      await until('every record handled by one of the two', () => seen.size === 600, waitMs);
+      await until(() => seen.size === 600, 'every record handled by one of the two', waitMs);
       // Kafka tells the remaining member at its next heartbeat: wait for it rather than race.
-      await until('the remaining member holds every partition', () => second.assignment().length === 3, waitMs);
+      await until(() => second.assignment().length === 3, 'the remaining member holds every partition', waitMs);
       await second.close();
     });
 
@@ -173,8 +167,8 @@ export function runBusContract(name: string, make: () => Promise<Bus>, opts: Bus
         { key: 'a', value: enc('poison'), headers: { origin: 'test' } },
         { key: 'a', value: enc('three') },
       ]);
-      await until('the good records are handled', () => handled.includes('one') && handled.includes('three'), waitMs);
-      await until('the poison record is dead-lettered', () => dead.length >= 1, waitMs);
+      await until(() => handled.includes('one') && handled.includes('three'), 'the good records are handled', waitMs);
+      await until(() => dead.length >= 1, 'the poison record is dead-lettered', waitMs);
       assert.deepEqual(handled.filter((v) => v === 'one' || v === 'three').sort(), ['one', 'three']);
       assert.equal(dead.length, 1);
       const d = dead[0]!;

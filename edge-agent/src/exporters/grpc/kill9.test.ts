@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../internal/testdata/real-peer.js';
 import { TestIngestServer } from './testdata/ingest-server.js';
-import { freePort } from '../../testing/index.js';
+import { freePort, until as sharedUntil } from '../../testing/index.js';
 
 const CHILD = fileURLToPath(new URL('./testdata/kill9-child.ts', import.meta.url));
 const EVERY_MS = 100;
@@ -39,13 +39,7 @@ function run(dataDir: string, port: number): Run {
   return { child, events, exited };
 }
 
-async function until(pred: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> => sharedUntil(pred, what, timeoutMs);
 
 
 describe('kill -9 of an agent with a buffer', () => {

@@ -8,7 +8,7 @@ import { before, describe, it } from 'node:test';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
 import { decodeEnvelope, decodeHeartbeat, PayloadKind } from '../../../../shared-schemas/src/index.js';
-import { metricValue, runLifecycleContract, testSettings } from '../../testing/index.js';
+import { metricValue, runLifecycleContract, testSettings, until as sharedUntil } from '../../testing/index.js';
 import { makeTestPki } from '../internal/testdata/certs.js';
 import type { TestPki } from '../internal/testdata/certs.js';
 import { makeWindow } from '../internal/testdata/windows.js';
@@ -22,13 +22,7 @@ function cfg(over: Record<string, unknown>): MqttExporterConfig {
   return mqttExporterConfigSchema.parse({ retry: { initial_interval: '100ms', max_interval: '500ms' }, connect_timeout: '3s', ...over });
 }
 
-async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> => sharedUntil(pred, what, timeoutMs);
 
 const seqs = (n: number, from = 1) => Array.from({ length: n }, (_, i) => i + from);
 

@@ -13,7 +13,7 @@ import type { FeatureFrame } from '../../../../../shared-schemas/src/index.js';
 import { SelfMetrics } from '../../../../../shared-schemas/src/runtime/index.js';
 import { MqttExporter, mqttExporterConfigSchema } from '../../../../../edge-agent/src/exporters/mqtt/index.js';
 import type { FeatureWindow } from '../../../../../edge-agent/src/pdata.js';
-import { testSettings } from '../../../../../edge-agent/src/testing/index.js';
+import { testSettings, until as sharedUntil } from '../../../../../edge-agent/src/testing/index.js';
 import type { TestSettings } from '../../../../../edge-agent/src/testing/index.js';
 import { systemClock } from '../../../component.js';
 import type { AlertConsumer, CentralSettings, FrameConsumer, IngestedFrame } from '../../../component.js';
@@ -27,13 +27,7 @@ import type { MqttIngestConfigInput } from '../index.js';
 export const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
 export const WINDOW_MS = 10_000;
 
-export async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export const until = (pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> => sharedUntil(pred, what, timeoutMs);
 
 export const seqs = (n: number, from = 1): number[] => Array.from({ length: n }, (_, i) => i + from);
 
