@@ -6,7 +6,8 @@
 //     the feature log, and per series and window).
 //   - the broker restarted while frames are being published: a frame is acknowledged (its
 //     consumeFrame resolved) only once Kafka has it; publishes during the outage fail and are
-//     sent again, as an agent does; every acknowledged frame is stored, none twice.
+//     sent again, as an agent does; every acknowledged frame is stored and every window read
+//     back once. A resent frame whose first publish had landed is written twice (reported).
 // Skipped loudly without a broker, failed under CI=true (startKafka).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Labels } from '../../../shared-schemas/src/index.js';
 import { SelfMetrics, silentLogger } from '../../../shared-schemas/src/runtime/index.js';
-import { freePort } from '../../../edge-agent/src/testing/index.js';
+import { freePort, until as waitUntil } from '../../../edge-agent/src/testing/index.js';
 import { KafkaBus, TOPICS } from '../bus/index.js';
 import { startKafka } from '../bus/testdata/kafka.js';
 import { busSettings } from '../bus/testdata/settings.js';
@@ -34,13 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STEP = 10_000;
 const PARTITIONS = 6;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, waitMs = 180_000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${waitMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = (pred: () => boolean | Promise<boolean>, what: string, waitMs = 180_000) => waitUntil(pred, what, waitMs, 100);
 
 const row = (v: number) => ({ count: 10, min: 0, max: v, mean: v / 2, std: 1, last: v, p50: v / 2, p95: v, tier1MaxScore: 0.25, flags: 0, bandLower: 0, bandUpper: 1e6 });
 
@@ -97,14 +92,14 @@ describe('split feature path on a real Kafka broker', { skip }, () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'central/src/cli/central-cli.ts'), '--config', config], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     children.add(child);
     const api = `http://127.0.0.1:${port}`;
-    await until(`${name} ready`, async () => {
+    await until(async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready`);
       try {
         return (await fetch(`${api}/readyz`)).ok;
       } catch {
         return false;
       }
-    });
+    }, `${name} ready`);
     return { child, api };
   }
 
@@ -157,13 +152,13 @@ describe('split feature path on a real Kafka broker', { skip }, () => {
     const publishing = (async () => {
       for (let i = 0; i < all.length; i += 10) await Promise.all(all.slice(i, i + 10).map((f) => sink.consumeFrame(f)));
     })();
-    await until('detect-a stored some records', async () => (await counter(a.api, 'aiops_central_feature_records_stored_total')) >= 5_000);
+    await until(async () => (await counter(a.api, 'aiops_central_feature_records_stored_total')) >= 5_000, 'detect-a stored some records');
     a.child.kill('SIGKILL');
     await new Promise((r) => a.child.once('exit', r));
     const storedByA = await storedOffsets();
     await publishing;
     assert.ok(storedByA < 100_000, `the kill came mid-stream (${storedByA} records stored at the kill)`);
-    await until('all 100,000 records stored after the rebalance', async () => (await storedOffsets()) === 100_000);
+    await until(async () => (await storedOffsets()) === 100_000, 'all 100,000 records stored after the rebalance');
     const { physical, windows } = await storedRows('kill9_feature', t0, t0 + 1000 * STEP);
     assert.equal(physical, 100_000, 'each record written once (no redelivered record stored again)');
     assert.equal(windows.size, 100);
@@ -174,9 +169,10 @@ describe('split feature path on a real Kafka broker', { skip }, () => {
     await new Promise((r) => b.child.once('exit', r));
   });
 
-  it('broker restarted during ingest: every acknowledged frame is stored, none twice', async (t) => {
+  it('broker restarted during ingest: every acknowledged frame is stored, every window read back once', async (t) => {
     const d = await detectProcess('detect-c');
     const t0 = Math.floor(Date.now() / STEP) * STEP - 400 * STEP;
+    const before = (await storedRows('restart_feature', t0, t0 + 300 * STEP)).physical;
     const all = frames('restart_feature', 'agent-r', 50, 300, t0);
     const acked = new Set<number>();
     let failures = 0;
@@ -199,17 +195,21 @@ describe('split feature path on a real Kafka broker', { skip }, () => {
         await sleep(20);
       }
     })();
-    await until('some frames acknowledged', () => acked.size >= 50);
+    await until(() => acked.size >= 50, 'some frames acknowledged');
     assert.ok(await kafka.script('stop'), 'broker stopped');
     await sleep(3000);
     assert.ok(await kafka.script('start'), 'broker started again');
     await publishing;
     assert.equal(acked.size, 300);
-    await until('every acknowledged frame stored', async () => {
+    await until(async () => {
       const { windows } = await storedRows('restart_feature', t0, t0 + 300 * STEP);
       return windows.size === 50 && [...windows.values()].every((ws) => ws.length === 300);
-    });
-    const { windows } = await storedRows('restart_feature', t0, t0 + 300 * STEP);
+    }, 'every acknowledged frame stored');
+    const { windows, physical } = await storedRows('restart_feature', t0, t0 + 300 * STEP);
+    // A publish that failed during the outage may have reached the topic before the answer was
+    // lost: its resend is a second copy. Both are stored (other offsets); reads serve each window
+    // once (last write wins). Reported, not asserted: the store is not yet free of such copies.
+    t.diagnostic(`broker restart: ${physical - before} rows written for ${50 * 300} (${physical - before - 50 * 300} written twice by resends; every window served once)`);
     for (const [s, ws] of windows) assert.deepEqual(ws, Array.from({ length: 300 }, (_, w) => t0 + w * STEP), `series ${s}: every window once, in order`);
     t.diagnostic(`broker restart: ${failures} publish attempts failed during the outage and were sent again`);
     d.child.kill('SIGTERM');
