@@ -4,13 +4,16 @@
 //   1. makes the rows durable in the MetricStore exactly once per record: the group's position
 //      in the partition is stored in the same transaction (writeFeatureRecords), so records
 //      redelivered after a crash or a rebalance are recognised and skipped;
-//   2. hands the new records to the readers (the detector), in offset order, which is each
+//   2. skips a record whose series-window is already stored (RecentWindows): a copy published
+//      again after the answer to the first publish was lost sits at another offset, and
+//      would otherwise be stored and scored twice;
+//   3. hands the new records to the readers (the detector), in offset order, which is each
 //      series' window order;
-//   3. resolves, and only then does the bus commit the offset.
+//   4. resolves, and only then does the bus commit the offset.
 // Per-series state moves with the partitions and is rebuilt from the store (not from a state
 // topic): the first batch of a partition this member did not hold primes the readers with the
 // last hour of stored windows of that partition's series (everything the previous owner
-// stored, committed or not), and the series of partitions it no longer holds are forgotten
+// stored, committed or not; the stored windows also seed RecentWindows), and the series of partitions it no longer holds are forgotten
 // without a word (their new owner carries their episodes on). A record that cannot be decoded
 // is a poison record: the bus retries it alone, then dead-letters it with the reason.
 import type { BoundCounter, ComponentMetrics, Logger, Clock } from '../../../shared-schemas/src/runtime/index.js';
@@ -20,6 +23,7 @@ import type { Bus, BusRecord, Subscription } from '../bus/index.js';
 import type { Component, FrameConsumer } from '../component.js';
 import type { FeatureRecordWrite, MetricStore } from '../storage/types.js';
 import { primeFromStore } from './prime.js';
+import { RecentWindows } from './recent-windows.js';
 import type { PrimedReader } from './prime.js';
 import { decodeFeatureRecord, featureRecordKey, FeatureRecordError } from './feature-records.js';
 import type { FeatureRecord } from './feature-records.js';
@@ -58,6 +62,9 @@ export class FeatureBusConsumer implements Component {
   private readonly topic: string;
   private readonly stored: BoundCounter;
   private readonly redelivered: BoundCounter;
+  private readonly resent: BoundCounter;
+  /** The stored windows of the series of the partitions held. */
+  private readonly recent = new RecentWindows();
   private readonly rejectedRows: BoundCounter;
   private readonly readerErrors: BoundCounter;
   private readonly primed: BoundCounter;
@@ -69,6 +76,7 @@ export class FeatureBusConsumer implements Component {
     const m = opts.metrics;
     this.stored = m.counter('aiops_central_feature_records_stored_total', 'Feature records from the bus stored (each once).');
     this.redelivered = m.counter('aiops_central_feature_records_redelivered_total', 'Feature records the bus delivered again (after a crash or a rebalance) that were already stored: skipped.');
+    this.resent = m.counter('aiops_central_feature_records_resent_total', 'Feature records whose series-window was already stored (a copy published again after the answer to the first publish was lost): skipped.');
     this.rejectedRows = m.counter('aiops_central_feature_rows_rejected_total', 'Feature rows the store refused (bad labels or values).');
     this.readerErrors = m.counter('aiops_central_feature_reader_errors_total', 'Stored frames a reader (detection) failed on.', ['reader']);
     this.primed = m.counter('aiops_central_feature_partitions_primed_total', 'Partitions taken over whose series were primed from the store.');
@@ -106,6 +114,9 @@ export class FeatureBusConsumer implements Component {
     }
     const decoded: FeatureRecord[] = [];
     const writes: FeatureRecordWrite[] = [];
+    /** Per record: a copy of a series-window already stored (or earlier in this batch). */
+    const copy: boolean[] = [];
+    const inBatch = new Set<string>();
     const scope = this.opts.scope;
     for (const r of records) {
       let f: FeatureRecord;
@@ -116,12 +127,29 @@ export class FeatureBusConsumer implements Component {
         throw err;
       }
       decoded.push(f);
+      const id = `${f.windowStartMs} ${r.key}`;
+      const dup = inBatch.has(id) || this.recent.has(r.key, f.windowStartMs);
+      inBatch.add(id);
+      copy.push(dup);
       const row = f.rows[0];
-      writes.push({ offset: r.offset, agentId: f.agentId, rows: [{ labels: scope.labels(f.tenant, row.labels), windowStartMs: f.windowStartMs, windowEndMs: f.windowEndMs, row: row.row }] });
+      // A copy still goes to the store, without its row: the partition's position moves past it.
+      writes.push({ offset: r.offset, agentId: f.agentId, rows: dup ? [] : [{ labels: scope.labels(f.tenant, row.labels), windowStartMs: f.windowStartMs, windowEndMs: f.windowEndMs, row: row.row }] });
     }
     const result = await this.opts.store.writeFeatureRecords({ group: this.group, topic: this.topic, partition }, writes);
-    const fresh = decoded.slice(result.skippedRecords);
     if (result.skippedRecords > 0) this.redelivered.inc(result.skippedRecords);
+    const fresh: FeatureRecord[] = [];
+    let copies = 0;
+    for (let i = 0; i < decoded.length; i++) {
+      const f = decoded[i]!;
+      this.recent.add(records[i]!.key, f.windowStartMs, f.windowEndMs);
+      if (i < result.skippedRecords) continue;
+      if (copy[i]) copies++;
+      else fresh.push(f);
+    }
+    if (copies > 0) {
+      this.resent.inc(copies);
+      this.opts.logger.info({ partition, copies }, 'feature records whose series-window was already stored: skipped');
+    }
     this.stored.inc(fresh.length);
     if (result.rejected.length > 0) {
       this.rejectedRows.inc(result.rejected.length);
@@ -151,6 +179,7 @@ export class FeatureBusConsumer implements Component {
     const n = this.partitionCount;
     let dropped = 0;
     for (const reader of this.opts.readers) dropped += reader.forget((tenant, labels) => gone.has(partitionFor(featureRecordKey(tenant, labels), n)));
+    this.recent.forget((key) => gone.has(partitionFor(key, n)));
     this.forgotten.inc(dropped);
     this.opts.logger.info({ partitions: lost, series: dropped }, 'partitions moved to another member: their series state dropped');
   }
@@ -159,13 +188,25 @@ export class FeatureBusConsumer implements Component {
   private async prime(partition: number): Promise<void> {
     const now = this.opts.clock.now();
     const n = this.partitionCount;
+    const which = (key: string) => partitionFor(key, n) === partition;
+    this.recent.forget(which);
+    const recent = this.recent;
+    const seed = {
+      prime(tenant: string, history: ReadonlyArray<{ labels: Labels; windows: ReadonlyArray<{ windowStartMs: number; windowEndMs: number }> }>): number {
+        for (const h of history) {
+          const key = featureRecordKey(tenant, h.labels);
+          for (const w of h.windows) recent.add(key, w.windowStartMs, w.windowEndMs);
+        }
+        return 0;
+      },
+    };
     const { series, windows } = await primeFromStore({
       store: this.opts.store,
       scope: this.opts.scope,
-      readers: this.opts.readers,
+      readers: [...this.opts.readers, seed],
       startMs: now - (this.opts.primeWindowMs ?? 3_600_000),
       endMs: now + 60_000,
-      which: (tenant, labels) => partitionFor(featureRecordKey(tenant, labels), n) === partition,
+      which: (tenant, labels) => which(featureRecordKey(tenant, labels)),
     });
     this.primed.inc();
     this.opts.logger.info({ partition, series, windows }, 'partition taken over: its series primed from the store');

@@ -150,6 +150,52 @@ describe('split feature path on the in-process bus', () => {
     assert.equal(await r.store.busOffset({ group: 'detect', topic: TOPICS.features, partition: 0 }), '12');
   });
 
+  it('a series-window published twice (the answer to the first publish lost) is stored and scored once, also after its partition moved', async (t) => {
+    const r = await rig(t, 1);
+    let written = 0; // rows the consumers hand to the store: the physical writes
+    const counting = (s: MetricStore): MetricStore => ({
+      ...s,
+      queryFeatures: (q) => s.queryFeatures(q),
+      scanFeatures: (q) => s.scanFeatures(q),
+      writeFeatureRecords: (from, recs) => {
+        for (const rec of recs) written += rec.rows.length;
+        return s.writeFeatureRecords(from, recs);
+      },
+    });
+    const a = await r.member(counting);
+    const labels = [0, 1, 2].map((i) => series('h7', i));
+    const resent = (m: Member) => metricSum(m.self, 'aiops_central_feature_records_resent_total');
+    for (let w = 0; w < 5; w++) await r.sink.consumeFrame(frame('default', 'agent-7', w + 1, w, labels));
+    await until(async () => (await stored(a)) === 15, '15 records stored');
+    // The copies land at new offsets: frame 3 again, and window 5 twice in one publish.
+    const copy3 = featureRecords(frame('default', 'agent-7', 4, 3, labels));
+    const w5 = featureRecords(frame('default', 'agent-7', 6, 5, labels));
+    await r.bus.publish(TOPICS.features, [...copy3, ...w5, ...w5]);
+    await until(async () => (await stored(a)) === 18 && (await resent(a)) === 6, 'window 5 stored, 6 copies skipped');
+    assert.equal(written, 18, 'no copy written');
+    for (const l of labels) {
+      assert.deepEqual((await windowsOf(r.store, l)).map((w) => w.windowStartMs), [0, 1, 2, 3, 4, 5].map((w) => T0 + w * STEP));
+      assert.equal(a.detector.seriesInfo('default', l)?.windows, 6, 'each window scored once');
+    }
+    // A window that arrives late but was never stored is not a copy.
+    await r.sink.consumeFrame(frame('default', 'agent-7', 8, 7, labels));
+    await r.sink.consumeFrame(frame('default', 'agent-7', 7, 6, labels));
+    await until(async () => (await stored(a)) === 24, 'windows 7 and 6 stored');
+    assert.equal(await resent(a), 6);
+    // b takes the partition over and knows what a stored: a copy of window 4 is skipped there too.
+    const b = await r.member(counting);
+    await a.consumer.shutdown();
+    await until(() => b.consumer.assignment().length === 1, 'b holds the partition');
+    await r.bus.publish(TOPICS.features, featureRecords(frame('default', 'agent-7', 5, 4, labels)));
+    await r.sink.consumeFrame(frame('default', 'agent-7', 9, 8, labels));
+    await until(async () => (await stored(b)) === 3 && (await resent(b)) === 3, 'b stored window 8 and skipped the copies');
+    assert.equal(written, 27);
+    for (const l of labels) {
+      assert.equal((await windowsOf(r.store, l)).length, 9);
+      assert.equal(b.detector.seriesInfo('default', l)?.windows, 9, 'primed with 8 windows, then window 8');
+    }
+  });
+
   it('poison records go to aiops.features.dlq with the reason; the partition moves on', async (t) => {
     const r = await rig(t, 1);
     const m = await r.member();
