@@ -105,8 +105,31 @@ describe('replay over NAB-format files', () => {
     assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
   });
 
-  it('registers tier1 and its reference', () => {
-    assert.deepEqual(Object.keys(REPLAY_DETECTORS).sort(), ['tier1', 'tier1-reference']);
+  it('registers tier1, its reference, tier2, tier3 and the chain', () => {
+    assert.deepEqual(Object.keys(REPLAY_DETECTORS).sort(), ['chain', 'tier1', 'tier1-reference', 'tier2', 'tier3']);
+  });
+
+  it('every detector is online: changing the rows after t never changes a score at or before t', async () => {
+    // A seasonal series (period 60, so Tier-2's seasonal lags and Tier-3's cycles are used) with
+    // spikes; its twin has every row from CUT on replaced by something else.
+    const CUT = 2200;
+    const n = 3000;
+    const ts = Float64Array.from({ length: n }, (_, i) => Date.UTC(2026, 0, 1) + i * 60_000);
+    const a = Float64Array.from({ length: n }, (_, i) => 100 + 20 * Math.sin((2 * Math.PI * i) / 60) + ((i * 7919) % 13) / 3 + (i % 487 === 0 ? 60 : 0));
+    const b = Float64Array.from(a, (v, i) => (i >= CUT ? 500 - v * ((i % 5) + 1) : v));
+    const data = join(dir, 'online');
+    await mkdir(join(data, 'a'), { recursive: true });
+    await mkdir(join(data, 'b'), { recursive: true });
+    await writeFile(join(data, 'a', 'series.csv'), toCsv(ts, a));
+    await writeFile(join(data, 'b', 'series.csv'), toCsv(ts, b));
+    for (const detector of ['tier1', 'tier2', 'tier3', 'chain']) {
+      await runReplay({ detector, dataDir: data, outDir: join(dir, 'online-out') });
+      const ra = parseResult(await readFile(join(dir, 'online-out', detector, 'a', `${detector}_series.csv`), 'utf8')).scores;
+      const rb = parseResult(await readFile(join(dir, 'online-out', detector, 'b', `${detector}_series.csv`), 'utf8')).scores;
+      assert.deepEqual(rb.slice(0, CUT), ra.slice(0, CUT), `${detector}: past scores unchanged`);
+      assert.notDeepEqual(rb.slice(CUT), ra.slice(CUT), `${detector}: the changed future is scored differently (the test can fail)`);
+      assert.ok(Math.max(...ra.slice(1000, CUT)) > 0, `${detector} scores rows`);
+    }
   });
 });
 

@@ -52,7 +52,7 @@ export async function runReplay(
   let rows = 0;
   for (const rel of files) {
     const series = await readNabSeries(opts.dataDir, rel, opts.maxFileBytes);
-    const scores = detector.scoreSeries(series.timestamps, series.values);
+    const scores = await detector.scoreSeries(series.timestamps, series.values);
     const outPath = resultPath(opts.outDir, opts.detector, rel);
     await mkdir(dirname(outPath), { recursive: true });
     await writeFile(outPath, formatResultCsv(series, scores));

@@ -66,6 +66,7 @@ message ModelProto {
 
 /** TensorProto.DataType values used here. */
 const FLOAT = 1;
+const INT64 = 7;
 /** AttributeProto.AttributeType values. */
 const ATTR = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
 const IR_VERSION = 8;
@@ -102,8 +103,8 @@ export interface GraphSpec {
   inputs: ReadonlyArray<{ name: string; dims: readonly Dim[] }>;
   outputs: ReadonlyArray<{ name: string; dims: readonly Dim[] }>;
   nodes: readonly GraphNode[];
-  /** Constant float32 tensors (weights). */
-  initializers?: ReadonlyArray<{ name: string; dims: readonly number[]; data: Float32Array }>;
+  /** Constant tensors: float32 weights, int64 shapes, indices and sizes (TopK's k, Slice's starts). */
+  initializers?: ReadonlyArray<{ name: string; dims: readonly number[]; data: Float32Array | BigInt64Array }>;
   opset?: number;
   /** Stored in the model's metadata_props (version, training digest, ...). */
   metadata?: Readonly<Record<string, string>>;
@@ -148,7 +149,7 @@ export function encodeOnnxModel(g: GraphSpec): Uint8Array {
       name: g.name,
       input: g.inputs.map((i) => valueInfo(i.name, i.dims)),
       output: g.outputs.map((o) => valueInfo(o.name, o.dims)),
-      initializer: (g.initializers ?? []).map((t) => ({ name: t.name, dims: [...t.dims], dataType: FLOAT, rawData: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
+      initializer: (g.initializers ?? []).map((t) => ({ name: t.name, dims: [...t.dims], dataType: t.data instanceof BigInt64Array ? INT64 : FLOAT, rawData: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
       node: g.nodes.map((n, k) => ({
         opType: n.op,
         input: [...n.inputs],

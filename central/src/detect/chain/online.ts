@@ -1,0 +1,174 @@
+// Tier-2 and Tier-3 over one series, online and batched (the replay tool, the training jobs and
+// the NAB figures use this; the detect role's server batches across series the same way):
+// the score at row t depends on rows 0..t only. The series is profiled (period, route) from its
+// own past at checkpoints; each row's model inputs are cut from the values up to it; rows are
+// scored by ONNX Runtime a batch at a time.
+import { profileSeries } from '../profile/index.js';
+import type { Route } from '../profile/index.js';
+import { OnnxRuntime } from '../onnx/index.js';
+import type { AgileParams } from '../agile/model.js';
+import type { RobustParams } from '../robust/model.js';
+import { NoveltyRecord } from './novelty.js';
+
+type Session = Awaited<ReturnType<OnnxRuntime['session']>>;
+
+export interface TierSessions {
+  agile: { session: Session; params: AgileParams };
+  robust: { session: Session; params: RobustParams };
+}
+
+export interface OnlineOptions {
+  /** Rows per ONNX run. Default 1,024. */
+  batch?: number;
+  /** Re-profile every this many rows. Default 500. */
+  profileEvery?: number;
+  /** Profile over at most this many latest rows. Default 2,000. */
+  profileHistory?: number;
+  /** Longest period used (steps). Default 400. */
+  maxPeriod?: number;
+  /** Rows needed before the first profile (before it: warming up, Tier-1 only). Default 96. */
+  minSamples?: number;
+}
+
+export interface TierScores {
+  tier2: Float64Array;
+  tier3: Float64Array;
+  /** Route of each row from the latest profile ('tier1' while warming up). */
+  route: Route[];
+  /** Period used by each row (0: none). */
+  period: Int32Array;
+}
+
+/** Carries the last finite value over gaps (and the first finite one back to the start). */
+export function fillGaps(values: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(values.length);
+  let last = NaN;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) last = v;
+    out[i] = last;
+  }
+  let first = NaN;
+  for (let i = 0; i < out.length; i++) if (Number.isFinite(out[i]!)) { first = out[i]!; break; }
+  for (let i = 0; i < out.length && !Number.isFinite(out[i]!); i++) out[i] = Number.isFinite(first) ? first : 0;
+  return out;
+}
+
+/** Route and period of every row, from profiles of the rows before it (inclusive). */
+export function onlineProfile(x: Float64Array, o: OnlineOptions = {}): { route: Route[]; period: Int32Array } {
+  const every = o.profileEvery ?? 500;
+  const hist = o.profileHistory ?? 2000;
+  const maxPeriod = o.maxPeriod ?? 400;
+  const minSamples = o.minSamples ?? 96;
+  const n = x.length;
+  const route: Route[] = new Array<Route>(n);
+  const period = new Int32Array(n);
+  let cur: Route = 'tier1';
+  let p = 0;
+  let last = -Infinity;
+  for (let t = 0; t < n; t++) {
+    if (t + 1 >= minSamples && t + 1 - last >= every) {
+      const from = Math.max(0, t + 1 - hist);
+      const prof = profileSeries(x.subarray(from, t + 1), { minSamples, maxPeriod: Math.min(maxPeriod, Math.floor((t + 1 - from) / 3)) });
+      cur = prof.route;
+      p = prof.period ?? 0;
+      last = t + 1;
+    }
+    route[t] = cur;
+    period[t] = p;
+  }
+  return { route, period };
+}
+
+/** Scores every row with Tier-2 and Tier-3 (0 where a row has too little history). */
+export async function scoreTiersOnline(values: ArrayLike<number>, m: TierSessions, o: OnlineOptions = {}): Promise<TierScores> {
+  const x = fillGaps(values);
+  const n = x.length;
+  const { route, period } = onlineProfile(x, o);
+  const B = o.batch ?? 1024;
+  const tier2 = new Float64Array(n);
+  const tier3 = new Float64Array(n);
+  const r2 = new Float64Array(n).fill(NaN);
+  const r3 = new Float64Array(n).fill(NaN);
+
+  // Tier-2: rows t >= W-1.
+  const W = m.agile.params.window;
+  {
+    const xb = new Float32Array(B * W);
+    const xsb = new Float32Array(B * W);
+    const fb = new Float32Array(B);
+    const rows: number[] = [];
+    const flush = async () => {
+      if (rows.length === 0) return;
+      const k = rows.length;
+      const out = await OnnxRuntime.run(m.agile.session, {
+        x: OnnxRuntime.tensor(xb.subarray(0, k * W), [k, W]),
+        xs: OnnxRuntime.tensor(xsb.subarray(0, k * W), [k, W]),
+        seasonal: OnnxRuntime.tensor(fb.subarray(0, k), [k, 1]),
+      });
+      const r = out['r']!.data as Float32Array;
+      for (let i = 0; i < k; i++) r2[rows[i]!] = r[i]!;
+      rows.length = 0;
+    };
+    for (let t = W - 1; t < n; t++) {
+      const i = rows.length;
+      xb.set(x.subarray(t - W + 1, t + 1), i * W);
+      const P = period[t]!;
+      if (P > 0 && t - P - W + 1 >= 0) {
+        xsb.set(x.subarray(t - P - W + 1, t - P + 1), i * W);
+        fb[i] = 1;
+      } else {
+        xsb.set(x.subarray(t - W + 1, t + 1), i * W);
+        fb[i] = 0;
+      }
+      rows.push(t);
+      if (rows.length === B) await flush();
+    }
+    await flush();
+  }
+
+  // Tier-3: rows t >= L-1.
+  const L = m.robust.params.window;
+  const C = m.robust.params.cycles;
+  {
+    const R = (C + 1) * L;
+    const cb = new Float32Array(B * R);
+    const fb = new Float32Array(B);
+    const rows: number[] = [];
+    const flush = async () => {
+      if (rows.length === 0) return;
+      const k = rows.length;
+      const out = await OnnxRuntime.run(m.robust.session, {
+        cycles: OnnxRuntime.tensor(cb.subarray(0, k * R), [k, C + 1, L]),
+        seasonal: OnnxRuntime.tensor(fb.subarray(0, k), [k, 1]),
+      });
+      const r = out['r']!.data as Float32Array;
+      for (let i = 0; i < k; i++) r3[rows[i]!] = r[i]!;
+      rows.length = 0;
+    };
+    for (let t = L - 1; t < n; t++) {
+      const i = rows.length;
+      cb.set(x.subarray(t - L + 1, t + 1), i * R);
+      const P = period[t]!;
+      if (P > 0 && t - C * P - L + 1 >= 0) {
+        for (let c = 1; c <= C; c++) cb.set(x.subarray(t - c * P - L + 1, t - c * P + 1), i * R + c * L);
+        fb[i] = 1;
+      } else {
+        cb.fill(0, i * R + L, (i + 1) * R);
+        fb[i] = 0;
+      }
+      rows.push(t);
+      if (rows.length === B) await flush();
+    }
+    await flush();
+  }
+  novelty(r2, tier2, m.agile.params);
+  novelty(r3, tier3, m.robust.params);
+  return { tier2, tier3, route, period };
+}
+
+/** Final scores from the rows' r, in order (rows without r keep score 0 and leave the record alone). */
+function novelty(r: Float64Array, out: Float64Array, p: { k: number; novelty: { window: number; multiplier: number } }): void {
+  const rec = new NoveltyRecord(p.novelty.window);
+  for (let t = 0; t < r.length; t++) if (!Number.isNaN(r[t]!)) out[t] = rec.score(r[t]!, p.k, p.novelty.multiplier);
+}
