@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { busConfigSchema } from '../bus/config.js';
 import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
+import { modelsConfigSchema } from '../detect/serving/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
 import { TsdbConfigSchema } from '../tsdb/config.js';
@@ -61,6 +62,8 @@ export const CentralConfigSchema = z
     bus: busConfigSchema.prefault({}),
     /** Anomalies to alerts (Dynamic X-Y); also set at runtime with PUT /api/v1/config/detection. */
     detection: detectionConfigSchema.prefault({}),
+    /** Tier-2/3 models: the registry, hot reload, ONNX Runtime's providers, batching. */
+    models: modelsConfigSchema.prefault({}),
   })
   .strict();
 

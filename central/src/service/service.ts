@@ -13,9 +13,13 @@
 // runs in every role. Split roles need the bus (Kafka, issue #6) between them: until then a
 // process must run ingest and detect together (checkRoles says so at start-up).
 import { mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger, SelfMetrics, Clock } from '../../../shared-schemas/src/runtime/index.js';
 import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, republishAgentConfigs, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
 import { registerAgentRoutes } from '../api/agents.js';
+import { registerModelRoutes } from '../api/models.js';
+import { FilesystemArtifactStore, ModelRegistry } from '../detect/registry/index.js';
+import { ModelServer } from '../detect/serving/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
@@ -56,6 +60,10 @@ export class CentralService {
   readonly bus: KafkaBus | undefined;
   /** The detect role's consumer of aiops.features (with the Kafka bus). */
   readonly featureConsumer: FeatureBusConsumer | undefined;
+  /** Tier-2/3 models (issue #7): versions and stages. */
+  readonly models: ModelRegistry;
+  /** The detect role's Tier-2/3 serving (models.enabled), following the registry. */
+  readonly modelServer: ModelServer | undefined;
   private readonly components: Array<{ id: string; c: Component }> = [];
   private started = false;
   private stopped: Promise<void> | undefined;
@@ -111,6 +119,9 @@ export class CentralService {
 
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
+      this.models = new ModelRegistry(new FilesystemArtifactStore(config.models.registry.path || join(config.data_dir, 'models')), () => rt.clock.now());
+      this.modelServer = has('detect') && config.models.enabled ? new ModelServer(settings('detect/models'), config.models, this.models) : undefined;
+      if (this.modelServer) this.add('detect/models', this.modelServer);
       let detector: DynamicXyDetector | undefined;
       if (has('detect')) {
         detector = new DynamicXyDetector(settings('detect/dynamic-xy'), config.detection, alertSink);
@@ -159,6 +170,8 @@ export class CentralService {
       if (has('api')) {
         if (!has('ingest')) registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
         registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts });
+        const server = this.modelServer;
+        registerModelRoutes(this.gateway, { registry: this.models, ...(server ? { serving: () => server.status() } : {}) });
         registerConfigRoutes(this.gateway, {
           configs: s.configs,
           detection: {

@@ -1,0 +1,154 @@
+// The model registry end to end through the API (issue #7, Acceptance): a central process (role
+// all) serving Tier-2/3; versions registered by the training job's code; promote, canary,
+// rollback over REST with an admin key; the serving side hot-reloads each change (seen in
+// GET /api/v1/models, in /metrics, and in the scores it computes); refusals name the problem.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
+import { until } from '../../../edge-agent/src/testing/index.js';
+import { resolveCentralConfig } from '../config/config.js';
+import { AGILE_DEFAULTS, agileGraph, agileReference } from '../detect/agile/index.js';
+import type { AgileParams } from '../detect/agile/index.js';
+import { encodeOnnxModel } from '../detect/onnx/index.js';
+import { CentralService } from '../service/service.js';
+
+const W = AGILE_DEFAULTS.window;
+
+describe('model registry through the API, with hot reload', () => {
+  let dir: string;
+  let central: CentralService;
+  let api = '';
+  const tokens: Record<string, string> = {};
+  const versions: Array<{ version: number; params: AgileParams }> = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aiops-models-'));
+    const cfg = resolveCentralConfig({
+      data_dir: join(dir, 'data'),
+      log_level: 'silent',
+      api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
+      mqtt: { mode: 'off' },
+      grpc: { enabled: false },
+      models: { reload_interval: '200ms', onnx: { execution_providers: ['cpu'] } },
+    });
+    central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
+    await central.start();
+    api = central.endpoints().api!;
+    for (const scope of ['read', 'admin'] as const) tokens[scope] = (await central.stores.apiKeys.create({ name: scope, tenant: 'default', scopes: [scope] }, Date.now())).token;
+    // Two trained-looking versions that score differently (another AR weight and k).
+    for (const [ar0, k] of [
+      [0.9, 3],
+      [0.5, 8],
+    ] as const) {
+      const params: AgileParams = { ...AGILE_DEFAULTS, ar: [ar0, 0, 0, 0, 0, 0], k };
+      const spec = agileGraph(params);
+      const v = await central.models.register(
+        'agile',
+        encodeOnnxModel(spec),
+        { inputs: spec.inputs.map((i) => ({ ...i, dims: [...i.dims] })), outputs: spec.outputs.map((i) => ({ ...i, dims: [...i.dims] })), params: { ...params }, training: { dataDigest: 'sha256:test', series: 1, rows: 1, seed: 1, options: {}, sources: [] }, metrics: {} },
+        'test',
+      );
+      versions.push({ version: v.version, params });
+    }
+  });
+  after(async () => {
+    await central?.shutdown();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const call = async (method: string, path: string, scope: string, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${tokens[scope]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
+  };
+  const served = async (stage = 'production') => ((await call('GET', '/api/v1/models', 'read')).body.serving.tiers.agile as Array<{ version: number; stage: string }>).find((m) => m.stage === stage)?.version;
+  const row = (seed: number) => {
+    const x = Float32Array.from({ length: W }, (_, j) => 50 + Math.sin(j / 3 + seed) * 2 + (j === W - 1 ? 9 : 0));
+    return { x, xs: x, seasonal: Float32Array.of(0) };
+  };
+  /** Scores one row with the served production model; checks it against the version's own reference. */
+  const scoredBy = async (): Promise<number> => {
+    const m = central.modelServer!.model('agile')!;
+    const r = row(1);
+    const out = await m.batcher.submit(r);
+    const ref = agileReference(m.params as AgileParams, r.x, r.xs, false);
+    assert.ok(Math.abs(out['score']! - ref.score) < 1e-4, `served score ${out['score']} is version ${m.version}'s (${ref.score})`);
+    return m.version;
+  };
+
+  it('serves the built-in model until a version is promoted; new versions wait in shadow', async () => {
+    const list = await call('GET', '/api/v1/models', 'read');
+    assert.equal(list.status, 200);
+    assert.deepEqual(
+      list.body.tiers.agile.versions.map((v: { version: number; stage: string }) => [v.version, v.stage]),
+      [
+        [1, 'shadow'],
+        [2, 'shadow'],
+      ],
+    );
+    assert.equal(list.body.tiers.agile.production, null);
+    await until(async () => (await served('shadow')) !== undefined, 'shadow versions served');
+    assert.equal(await served(), 0, 'the built-in model is production');
+    assert.equal(list.body.serving.provider, 'cpu');
+    assert.equal(await scoredBy(), 0);
+  });
+
+  it('promote to production: the serving side reloads it without a restart', async () => {
+    const r = await call('POST', `/api/v1/models/agile/${versions[0]!.version}/promote`, 'admin', { to: 'production' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.to, 'production');
+    await until(async () => (await served()) === 1, 'version 1 serving as production', 30_000);
+    assert.equal(await scoredBy(), 1);
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    assert.match(metrics, /aiops_central_model_serving\{[^}]*tier="agile"[^}]*stage="production"[^}]*version="1"\} 1/);
+    assert.match(metrics, /aiops_central_onnx_execution_provider\{[^}]*provider="cpu"[^}]*\} 1/);
+  });
+
+  it('canary, then production: the replaced version is retired; rollback brings it back', async () => {
+    assert.equal((await call('POST', '/api/v1/models/agile/2/promote', 'admin', { to: 'canary' })).status, 200);
+    await until(async () => (await served('canary')) === 2, 'version 2 serving as canary');
+    const p = await call('POST', '/api/v1/models/agile/2/promote', 'admin', { to: 'production' });
+    assert.equal(p.status, 200);
+    assert.equal(p.body.replaced, 1);
+    await until(async () => (await served()) === 2, 'version 2 serving as production');
+    assert.equal(await scoredBy(), 2);
+    assert.equal((await call('GET', '/api/v1/models/agile/1', 'read')).body.stage, 'retired');
+
+    const rb = await call('POST', '/api/v1/models/agile/rollback', 'admin');
+    assert.equal(rb.status, 200, JSON.stringify(rb.body));
+    assert.deepEqual([rb.body.version, rb.body.replaced], [1, 2]);
+    await until(async () => (await served()) === 1, 'version 1 serving again after the rollback');
+    assert.equal(await scoredBy(), 1);
+
+    const history = (await call('GET', '/api/v1/models/agile/history', 'read')).body.history as Array<{ action: string; version: number; to: string; actor: string }>;
+    assert.deepEqual(
+      history.map((h) => `${h.action} ${h.version} ${h.to}`),
+      ['register 1 shadow', 'register 2 shadow', 'promote 1 production', 'promote 2 canary', 'promote 2 production', 'rollback 1 production'],
+    );
+    assert.match(history[2]!.actor, /^key:/, 'who promoted is recorded');
+    const audit = await central.stores.audit.list({ limit: 100 });
+    assert.ok(audit.filter((a) => a.action === 'model.promote').length >= 3 && audit.some((a) => a.action === 'model.rollback'), 'promotions and the rollback are audited');
+  });
+
+  it('refuses what it cannot do, saying why', async () => {
+    assert.equal((await call('POST', '/api/v1/models/agile/1/promote', 'read', { to: 'production' })).status, 403, 'a read key cannot promote');
+    const badTier = await call('POST', '/api/v1/models/zzz/1/promote', 'admin', { to: 'production' });
+    assert.equal(badTier.status, 400);
+    assert.match(JSON.stringify(badTier.body), /agile, robust/);
+    assert.equal((await call('POST', '/api/v1/models/agile/99/promote', 'admin', { to: 'production' })).status, 404);
+    for (const bad of ['0', '-1', '1e3', 'abc', '9999999999', '%00']) assert.equal((await call('GET', `/api/v1/models/agile/${bad}`, 'read')).status, 400, `version ${bad}`);
+    for (const bad of ['..', '1%2F..%2F..']) assert.ok([400, 404].includes((await call('GET', `/api/v1/models/agile/${bad}`, 'read')).status), `${bad} never reaches a file`);
+    assert.equal((await call('POST', '/api/v1/models/agile/1/promote', 'admin', { to: 'shadow' })).status, 400);
+    assert.equal((await call('POST', '/api/v1/models/agile/1/promote', 'admin', { to: 'production', extra: 1 })).status, 400);
+    const back = await call('POST', '/api/v1/models/agile/1/promote', 'admin', { to: 'canary' });
+    assert.equal(back.status, 409, 'production cannot go back to canary');
+    assert.match(back.body.message, /forward only/);
+    const none = await call('POST', '/api/v1/models/robust/rollback', 'admin');
+    assert.equal(none.status, 409);
+    assert.match(none.body.message, /no production model/);
+    assert.equal(await served(), 1, 'nothing refused changed what serves');
+  });
+});

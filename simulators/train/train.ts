@@ -1,0 +1,96 @@
+// Training jobs for Tier-2 and Tier-3 (issue #7, Deliver 4): read NAB-format series (the
+// bundled NAB corpus, the simulators' `nab/` export), keep each file's head only (by default
+// the first 15%: NAB's probationary part, which its scorer never counts, so a model trained
+// there is scored on data it has not seen), profile each head for its period, fit the tier's
+// model, and register the ONNX file with its metadata (inputs, parameters, data digest,
+// metrics) in the model registry as a new shadow version. Seeded and reproducible: the same
+// files and options give the same model bytes.
+import { createHash } from 'node:crypto';
+import { agileGraph, fitAgile } from '../../central/src/detect/agile/index.js';
+import type { TrainingSeries } from '../../central/src/detect/agile/index.js';
+import { encodeOnnxModel } from '../../central/src/detect/onnx/index.js';
+import type { GraphSpec } from '../../central/src/detect/onnx/index.js';
+import { profileSeries } from '../../central/src/detect/profile/index.js';
+import { FilesystemArtifactStore, ModelRegistry } from '../../central/src/detect/registry/index.js';
+import type { ModelTier, ModelVersion } from '../../central/src/detect/registry/index.js';
+import { fitRobust, robustGraph } from '../../central/src/detect/robust/index.js';
+import { listNabFiles, readNabSeries, ReplayInputError } from '../replay/index.js';
+
+export interface TrainOptions {
+  tier: ModelTier;
+  /** Folders of NAB-format CSV files (searched recursively). */
+  data: string[];
+  /** Registry folder the version is written to. */
+  out: string;
+  /** Fraction of each file used, from its start. Default 0.15. */
+  head: number;
+  seed: number;
+  /** Longest period looked for, steps. Default 400. */
+  maxPeriod: number;
+  actor: string;
+}
+
+export interface TrainSummary {
+  version: ModelVersion;
+  files: number;
+  rows: number;
+}
+
+export async function loadTrainingSeries(dirs: readonly string[], head: number, maxPeriod: number, onFile?: (path: string) => void): Promise<{ series: TrainingSeries[]; digest: string; sources: string[] }> {
+  if (!(head > 0 && head <= 1)) throw new ReplayInputError('BAD_OPTION', `--head must be a fraction in (0, 1] (got ${head})`);
+  const series: TrainingSeries[] = [];
+  const sources: string[] = [];
+  const h = createHash('sha256');
+  for (const dir of dirs) {
+    const files = await listNabFiles(dir);
+    if (files.length === 0) throw new ReplayInputError('NO_INPUT', `no .csv files under ${dir}`);
+    for (const rel of files) {
+      const s = await readNabSeries(dir, rel);
+      const values = s.values.slice(0, Math.floor(s.values.length * head));
+      if (values.length < 32) continue;
+      const p = profileSeries(values, { maxPeriod: Math.min(maxPeriod, Math.floor(values.length / 3)) });
+      series.push({ values, period: p.period ?? 0 });
+      sources.push(rel);
+      h.update(rel).update('\0').update(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+      onFile?.(rel);
+    }
+  }
+  return { series, digest: `sha256:${h.digest('hex')}`, sources };
+}
+
+export async function train(o: TrainOptions, onFile?: (path: string) => void): Promise<TrainSummary> {
+  const { series, digest, sources } = await loadTrainingSeries(o.data, o.head, o.maxPeriod, onFile);
+  let spec: GraphSpec;
+  let params: Record<string, unknown>;
+  let metrics: Record<string, unknown>;
+  let rows: number;
+  const options = { head: o.head, seed: o.seed, maxPeriod: o.maxPeriod };
+  if (o.tier === 'agile') {
+    const r = fitAgile(series, { seed: o.seed });
+    spec = agileGraph(r.params, { tier: 'agile', data_digest: digest });
+    params = { ...r.params };
+    metrics = r.metrics;
+    rows = r.metrics.rows;
+  } else {
+    const r = fitRobust(series, { seed: o.seed });
+    spec = robustGraph(r.params, { tier: 'robust', data_digest: digest });
+    params = { ...r.params };
+    metrics = r.metrics;
+    rows = r.metrics.rows;
+  }
+  const registry = new ModelRegistry(new FilesystemArtifactStore(o.out));
+  const version = await registry.register(
+    o.tier,
+    encodeOnnxModel(spec),
+    {
+      inputs: spec.inputs.map((i) => ({ name: i.name, dims: [...i.dims] })),
+      outputs: spec.outputs.map((i) => ({ name: i.name, dims: [...i.dims] })),
+      params,
+      training: { dataDigest: digest, series: series.length, rows, seed: o.seed, options, sources },
+      metrics,
+      note: `npm run train -- ${o.tier} ${o.data.map((d) => `--data ${d}`).join(' ')} --head ${o.head} --seed ${o.seed}`,
+    },
+    o.actor,
+  );
+  return { version, files: series.length, rows };
+}
