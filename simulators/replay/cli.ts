@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // aiops replay: run a detector offline over NAB-format CSVs and write NAB result files.
 import { Command, InvalidArgumentError } from 'commander';
-import { REPLAY_DETECTORS, runReplay } from './index.js';
+import { productionModels, REPLAY_DETECTORS, runReplay } from './index.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -19,17 +19,18 @@ const program = new Command()
   .requiredOption('--data <dir>', 'folder of NAB-format CSV files')
   .requiredOption('--out <dir>', 'output folder')
   .option('--max-file-bytes <n>', 'refuse input files larger than this', positiveInt, 256 * 1024 * 1024)
+  .option('--models <dir>', 'model registry folder: Tier-2/3 use its production versions (default: the built-in, untrained models)')
   .option('--quiet', 'no per-file progress')
-  .addHelpText('after', '\nExample:\n  npm run replay -- --detector tier1 --data ../shared/data/nab/data --out /tmp/nab-results\n')
+  .addHelpText('after', '\nExamples:\n  npm run replay -- --detector tier1 --data ../shared/data/nab/data --out /tmp/nab-results\n  npm run replay -- --detector chain --models .aiops-central/models --data ../shared/data/nab/data --out /tmp/nab-results\n')
   .showHelpAfterError();
 
 program.parse();
-const o = program.opts<{ detector: string; data: string; out: string; maxFileBytes: number; quiet?: boolean }>();
+const o = program.opts<{ detector: string; data: string; out: string; maxFileBytes: number; models?: string; quiet?: boolean }>();
 
 try {
   const summary = await runReplay(
     { detector: o.detector, dataDir: o.data, outDir: o.out, maxFileBytes: o.maxFileBytes },
-    {},
+    o.models === undefined ? {} : await productionModels(o.models),
     {
       onFile: (done, total, f) => {
         if (!o.quiet) process.stderr.write(`[${done}/${total}] ${f.relPath} (${f.rows} rows, max score ${f.maxScore.toFixed(3)})\n`);

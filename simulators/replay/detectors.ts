@@ -14,6 +14,8 @@ import type { AgileParams } from '../../central/src/detect/agile/index.js';
 import { robustGraph, ROBUST_DEFAULTS } from '../../central/src/detect/robust/index.js';
 import type { RobustParams } from '../../central/src/detect/robust/index.js';
 import { encodeOnnxModel, OnnxRuntime, onnxConfigSchema } from '../../central/src/detect/onnx/index.js';
+import { FilesystemArtifactStore, ModelRegistry } from '../../central/src/detect/registry/index.js';
+import { ReplayInputError } from './nab-csv.js';
 
 export interface ReplayDetector {
   readonly name: string;
@@ -26,10 +28,27 @@ export interface ReplayDetectorOptions {
   /** Tier-2/3 parameters (a trained model's); defaults: the untrained built-in ones. */
   agile?: AgileParams;
   robust?: RobustParams;
+  /** The registered ONNX bytes of those parameters (else the graph is built from them). */
+  agileModel?: Uint8Array;
+  robustModel?: Uint8Array;
   chain?: ChainParams;
 }
 
 const CHUNK = 4096;
+
+/** The production Tier-2/3 parameters of a model registry folder (both tiers must have one). */
+export async function productionModels(dir: string): Promise<Pick<ReplayDetectorOptions, 'agile' | 'robust' | 'agileModel' | 'robustModel'> & { versions: { agile: number; robust: number } }> {
+  const registry = new ModelRegistry(new FilesystemArtifactStore(dir));
+  const versions = { agile: 0, robust: 0 };
+  for (const tier of ['agile', 'robust'] as const) {
+    const v = (await registry.serving(tier)).production;
+    if (v === undefined) throw new ReplayInputError('BAD_OPTION', `--models ${dir}: no production ${tier} model (train one with npm run train -- ${tier} ..., then promote it: POST /api/v1/models/${tier}/<version>/promote {"to":"production"})`);
+    versions[tier] = v;
+  }
+  const agile = (await registry.get('agile', versions.agile)).metadata.params as unknown as AgileParams;
+  const robust = (await registry.get('robust', versions.robust)).metadata.params as unknown as RobustParams;
+  return { agile, robust, agileModel: await registry.model('agile', versions.agile), robustModel: await registry.model('robust', versions.robust), versions };
+}
 
 function tier1Scores(make: () => Tier1Detector, timestamps: Float64Array, values: Float64Array): Float64Array {
   const det = make();
@@ -59,8 +78,8 @@ function tierSessions(o: ReplayDetectorOptions): () => Promise<TierSessions> {
       const agile = o.agile ?? AGILE_DEFAULTS;
       const robust = o.robust ?? ROBUST_DEFAULTS;
       return {
-        agile: { params: agile, session: await rt.session(encodeOnnxModel(agileGraph(agile))) },
-        robust: { params: robust, session: await rt.session(encodeOnnxModel(robustGraph(robust))) },
+        agile: { params: agile, session: await rt.session(o.agileModel ?? encodeOnnxModel(agileGraph(agile))) },
+        robust: { params: robust, session: await rt.session(o.robustModel ?? encodeOnnxModel(robustGraph(robust))) },
       };
     })());
 }

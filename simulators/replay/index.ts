@@ -4,7 +4,7 @@ export { runReplay, resultPath } from './replay.js';
 export type { ReplayFileResult, ReplaySummary, ReplayHooks } from './replay.js';
 export { validateReplayOptions } from './config.js';
 export type { ReplayOptions } from './config.js';
-export { REPLAY_DETECTORS } from './detectors.js';
+export { productionModels, REPLAY_DETECTORS } from './detectors.js';
 export type { ReplayDetector, ReplayDetectorOptions } from './detectors.js';
 export { ReplayInputError, parseNabCsv, parseNabTimestamp, readNabSeries, listNabFiles, formatResultCsv } from './nab-csv.js';
 export type { NabSeries } from './nab-csv.js';

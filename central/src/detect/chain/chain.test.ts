@@ -34,21 +34,22 @@ describe('novelty record', () => {
 
 describe('chain decisions', () => {
   const tiers = (route: TierScores['route'][number], s2: number, s3: number): TierScores => ({ tier2: Float64Array.of(s2), tier3: Float64Array.of(s3), route: [route], period: Int32Array.of(0) });
-  it('passes (score >= 0.5) exactly when every stage of the route passes its threshold', () => {
-    const p = CHAIN_DEFAULTS;
-    const one = (s1: number, t: TierScores) => {
-      const r = chainScores(Float64Array.of(s1), t, p);
-      return [r.score[0]!, r.decision[0]] as const;
-    };
-    assert.deepEqual(one(0.3, tiers('tier1', 0, 0)), [0.5 + (0.5 * (0.3 - 0.1)) / 0.9, 'tier1-only']);
+  const one = (s1: number, t: TierScores, p = CHAIN_DEFAULTS) => {
+    const r = chainScores(Float64Array.of(s1), t, p);
+    return [r.score[0]!, r.decision[0]] as const;
+  };
+  it('records what each stage said by its own threshold', () => {
+    assert.deepEqual(one(0.3, tiers('tier1', 0, 0)), [0.3, 'tier1-only']);
     assert.equal(one(0.05, tiers('agile', 0.9, 0.9))[1], 'not-flagged');
     assert.equal(one(0.3, tiers('agile', 0.4, 0.9))[1], 'not-confirmed');
-    const [s, d] = one(0.3, tiers('agile', 0.6, 0));
-    assert.equal(d, 'confirmed');
-    assert.ok(s >= 0.5);
     assert.equal(one(0.3, tiers('both', 0.6, 0.4))[1], 'not-validated');
-    assert.ok(one(0.3, tiers('both', 0.6, 0.4))[0] < 0.5);
     assert.equal(one(0.3, tiers('both', 0.6, 0.6))[1], 'validated');
+    assert.equal(one(0.3, tiers('agile', 0.6, 0), { ...CHAIN_DEFAULTS, tier3ForAll: false })[1], 'confirmed');
+  });
+  it('scores the weighted evidence of the stages the route asks for', () => {
+    assert.ok(Math.abs(one(0.7, tiers('both', 0.1, 0.4))[0] - (4 * 0.7 + 0.1 + 2 * 0.4) / 7) < 1e-12);
+    assert.ok(Math.abs(one(0.7, tiers('agile', 0.1, 0.4), { ...CHAIN_DEFAULTS, tier3ForAll: false })[0] - (4 * 0.7 + 0.1) / 5) < 1e-12);
+    assert.ok(one(0.2, tiers('both', 0.9, 0.9))[0] > one(0.2, tiers('both', 0.1, 0.1))[0], 'confirmation raises the score');
   });
 });
 
