@@ -23,7 +23,8 @@ export interface IngestedFrame {
   sequence: number;
   windowStartMs: number;
   windowEndMs: number;
-  rows: Array<{ labels: Labels; row: Omit<FeatureRow, 'seriesId'> }>;
+  /** `evidence`: what a detection stage said about the row (the chain's scores), for the alert. */
+  rows: Array<{ labels: Labels; row: Omit<FeatureRow, 'seriesId'>; evidence?: Readonly<Record<string, string>> }>;
 }
 
 export interface FrameConsumer {

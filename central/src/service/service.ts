@@ -20,6 +20,7 @@ import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
 import { FilesystemArtifactStore, ModelRegistry } from '../detect/registry/index.js';
 import { ModelServer } from '../detect/serving/index.js';
+import { ChainConfirmer } from '../detect/chain/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
@@ -64,6 +65,8 @@ export class CentralService {
   readonly models: ModelRegistry;
   /** The detect role's Tier-2/3 serving (models.enabled), following the registry. */
   readonly modelServer: ModelServer | undefined;
+  /** The chain in front of the X-Y detector: Tier-1 flags count only once Tier-2/3 confirm them. */
+  readonly confirmer: ChainConfirmer | undefined;
   private readonly components: Array<{ id: string; c: Component }> = [];
   private started = false;
   private stopped: Promise<void> | undefined;
@@ -126,9 +129,13 @@ export class CentralService {
       if (has('detect')) {
         detector = new DynamicXyDetector(settings('detect/dynamic-xy'), config.detection, alertSink);
         this.add('detect/dynamic-xy', detector);
+        if (this.modelServer) {
+          const cs = settings('detect/chain');
+          this.confirmer = new ChainConfirmer({ server: this.modelServer, next: detector, logger: cs.logger, metrics: cs.metrics });
+        }
         if (bus) {
           const cs = settings('detect/features');
-          this.featureConsumer = new FeatureBusConsumer({ bus, store: s.metrics, readers: [detector], scope: new TenantScope(config.tenant), logger: cs.logger, metrics: cs.metrics, clock: rt.clock });
+          this.featureConsumer = new FeatureBusConsumer({ bus, store: s.metrics, readers: [this.confirmer ?? detector], scope: new TenantScope(config.tenant), logger: cs.logger, metrics: cs.metrics, clock: rt.clock });
           this.add('detect/features', this.featureConsumer);
         }
       }
@@ -138,7 +145,7 @@ export class CentralService {
         const sinkSettings = settings('ingest/features');
         const featureSink: FrameConsumer = bus
           ? new FeatureBusSink({ bus, logger: sinkSettings.logger, metrics: sinkSettings.metrics })
-          : new FeatureSink({ store: s.metrics, readers: detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics, scope: new TenantScope(config.tenant) });
+          : new FeatureSink({ store: s.metrics, readers: this.confirmer ? [this.confirmer] : detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics, scope: new TenantScope(config.tenant) });
         const ingestSettings = settings('ingest/frames');
         const frames = new FrameIngest({ next: featureSink, logger: ingestSettings.logger, metrics: ingestSettings.metrics });
         this.mqtt = config.mqtt.mode === 'off' ? undefined : new MqttIngest(settings('ingest/mqtt'), config.mqtt, { agents: s.agents, ingest: frames, audit: s.audit });
@@ -245,7 +252,7 @@ export class CentralService {
   private async primeDetector(detector: DynamicXyDetector): Promise<void> {
     const now = this.rt.clock.now();
     try {
-      const { series, windows } = await primeFromStore({ store: this.stores.metrics, scope: new TenantScope(this.config.tenant), readers: [detector], startMs: now - 3_600_000, endMs: now + 60_000 });
+      const { series, windows } = await primeFromStore({ store: this.stores.metrics, scope: new TenantScope(this.config.tenant), readers: [this.confirmer ?? detector], startMs: now - 3_600_000, endMs: now + 60_000 });
       this.rt.logger.info({ series, restored: windows }, 'detector state rebuilt from stored feature rows');
     } catch (err) {
       this.rt.logger.warn({ err: (err as Error).message }, 'detector state not (fully) rebuilt from storage (the rest starts cold)');

@@ -5,3 +5,5 @@ export type { ChainParams, ChainResult, StageDecision } from './chain.js';
 export { fillGaps, onlineProfile, scoreTiersOnline } from './online.js';
 export type { OnlineOptions, TierScores, TierSessions } from './online.js';
 export { NoveltyRecord } from './novelty.js';
+export { ChainConfirmer } from './confirmer.js';
+export type { ConfirmerOptions } from './confirmer.js';

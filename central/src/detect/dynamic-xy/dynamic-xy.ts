@@ -293,7 +293,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     const rows = frame.rows;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      this.observe(frame.tenant, r.labels, frame.windowStartMs, frame.windowEndMs, r.row, now, out, false);
+      this.observe(frame.tenant, r.labels, frame.windowStartMs, frame.windowEndMs, r.row, now, out, false, r.evidence);
     }
     if (out.length > 0) this.enqueue(out);
     if (this.outbox.length > 0) await this.deliver();
@@ -412,7 +412,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
   }
 
   /** Applies one window of one series; false when the window was stale. */
-  private observe(tenant: string, labels: Labels, startMs: number, endMs: number, row: Row, now: number, out: Alert[], silent: boolean): boolean {
+  private observe(tenant: string, labels: Labels, startMs: number, endMs: number, row: Row, now: number, out: Alert[], silent: boolean, evidence?: Readonly<Record<string, string>>): boolean {
     const entry = this.keyEntry(tenant, labels);
     const key = entry.key;
     let s = entry.series !== undefined && !entry.series.dropped ? entry.series : this.series.get(key);
@@ -475,11 +475,11 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     s.lastSeenAtMs = now;
     const flagged = (row.flags & this.triggerMask) !== 0 && (row.flags & FeatureFlags.WARMING_UP) === 0;
     if (flagged && !silent) this.mCandidates.inc();
-    this.step(s, flagged, startMs, endMs, row, out, silent);
+    this.step(s, flagged, startMs, endMs, row, out, silent, evidence);
     return true;
   }
 
-  private step(s: Series, flagged: boolean, startMs: number, endMs: number, row: Row | undefined, out: Alert[], silent: boolean): void {
+  private step(s: Series, flagged: boolean, startMs: number, endMs: number, row: Row | undefined, out: Alert[], silent: boolean, evidence?: Readonly<Record<string, string>>): void {
     s.bits = ((s.bits << 1) | (flagged ? 1 : 0)) >>> 0;
     s.windows++;
     if (s.windows === this.cfg.learn.min_history) s.ruleGen = -1;
@@ -498,7 +498,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     this.rule(s);
     if (flagged && s.firing === undefined && row !== undefined) {
       const n = popcount(s.bits & mask(s.y));
-      if (n >= s.x) this.fire(s, startMs, endMs, row, n, out, silent);
+      if (n >= s.x) this.fire(s, startMs, endMs, row, n, out, silent, evidence);
     } else if (s.firing !== undefined && s.cleanStreak >= this.resolveAfter(s)) {
       this.resolve(s, 'clear', out, silent);
     }
@@ -613,7 +613,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
     return undefined;
   }
 
-  private fire(s: Series, startMs: number, endMs: number, row: Row, flaggedCount: number, out: Alert[], silent: boolean): void {
+  private fire(s: Series, startMs: number, endMs: number, row: Row, flaggedCount: number, out: Alert[], silent: boolean, evidence?: Readonly<Record<string, string>>): void {
     const inWindow = s.bits & mask(s.y);
     const oldest = 31 - Math.clz32(inWindow);
     const startsAtMs = startMs - oldest * s.stepMs;
@@ -641,6 +641,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
       flagged_windows: String(flaggedCount),
       window_start: iso(startsAtMs),
       window_end: iso(endMs),
+      ...(evidence ?? {}),
     };
     const alert: Alert = {
       status: 'firing',

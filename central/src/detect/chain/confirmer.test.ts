@@ -1,0 +1,96 @@
+// The chain in the live detect path: a Tier-1 flag on a normal window is not confirmed (no
+// alert), a real anomaly is (an alert carrying the stages' evidence), a series warming up keeps
+// Tier-1's word, and the chain follows a hot-reloaded model.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FeatureFlags } from '../../../../shared-schemas/src/index.js';
+import type { Alert } from '../../../../shared-schemas/src/index.js';
+import { SelfMetrics, silentLogger, systemClock, metricSum } from '../../../../shared-schemas/src/runtime/index.js';
+import type { IngestedFrame } from '../../component.js';
+import { seededRandom } from '../agile/index.js';
+import { DynamicXyDetector, validateDetectionConfig } from '../dynamic-xy/index.js';
+import { FilesystemArtifactStore, ModelRegistry } from '../registry/index.js';
+import { ModelServer, modelsConfigSchema } from '../serving/index.js';
+import { ChainConfirmer } from './index.js';
+
+const STEP = 10_000;
+const T0 = Math.floor(Date.now() / STEP) * STEP - 1000 * STEP;
+const P = 48;
+
+describe('chain confirmer in front of the X-Y detector', () => {
+  let dir: string;
+  let server: ModelServer;
+  let self: SelfMetrics;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aiops-chain-'));
+    self = new SelfMetrics();
+    server = new ModelServer({ id: 'detect/models', logger: silentLogger(), metrics: self.forComponent('detect/models'), clock: systemClock, dataDir: dir }, modelsConfigSchema.parse({ onnx: { execution_providers: ['cpu'] }, batching: { latency_budget: 1 } }), new ModelRegistry(new FilesystemArtifactStore(join(dir, 'models'))));
+    await server.start();
+  });
+  after(async () => {
+    await server.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function rig() {
+    const alerts: Alert[] = [];
+    const metrics = new SelfMetrics();
+    const detector = new DynamicXyDetector({ id: 'detect/dynamic-xy', logger: silentLogger(), metrics: metrics.forComponent('detect/dynamic-xy'), clock: systemClock, dataDir: dir }, validateDetectionConfig({ x: 1, y: 1, learn: { enabled: false } }), { consumeAlerts: async (a) => void alerts.push(...a) });
+    await detector.start();
+    const chain = new ChainConfirmer({ server, next: detector, logger: silentLogger(), metrics: metrics.forComponent('detect/chain') });
+    const rnd = seededRandom(5);
+    const value = (w: number) => 50 + 10 * Math.sin((2 * Math.PI * w) / P) + rnd();
+    const send = async (w: number, v: number, flagged: boolean, score: number) => {
+      const f: IngestedFrame = {
+        tenant: 'default',
+        agentId: 'a',
+        sequence: w + 1,
+        windowStartMs: T0 + w * STEP,
+        windowEndMs: T0 + (w + 1) * STEP,
+        rows: [{ labels: { __name__: 'latency_ms', service: 'cart' }, row: { count: 10, min: v, max: v, mean: v, std: 0.5, last: v, p50: v, p95: v, tier1MaxScore: score, flags: flagged ? FeatureFlags.ANOMALY : 0, bandLower: 0, bandUpper: 0 } }],
+      };
+      await chain.consumeFrame(f);
+    };
+    return { alerts, detector, chain, metrics, value, send };
+  }
+
+  it('a flag during warm-up passes on; later, a flag on a normal window is not confirmed, a spike is, with its evidence', async () => {
+    const r = await rig();
+    await r.send(0, r.value(0), true, 0.9);
+    assert.equal(r.alerts.length, 1, 'warming up: Tier-1 alone, its flag fires (x=1, y=1)');
+    assert.equal(r.alerts[0]!.annotations['chain_score'], undefined);
+    for (let w = 1; w < 700; w++) await r.send(w, r.value(w), false, 0.05);
+    await r.detector.consumeFrame({ tenant: 'default', agentId: 'a', sequence: 10_000, windowStartMs: T0 + 700 * STEP, windowEndMs: T0 + 701 * STEP, rows: [] });
+    const before = r.alerts.length;
+    // A Tier-1 flag on an ordinary value (a noisy edge detector): not confirmed.
+    await r.send(700, r.value(700), true, 0.3);
+    assert.equal(r.alerts.length, before, 'no alert from an unconfirmed flag');
+    assert.equal(await metricSum(r.metrics, 'aiops_central_chain_unconfirmed_flags_total'), 1);
+    await r.send(701, r.value(701), false, 0.05);
+    // A real spike: 40 above the season, Tier-1 sure of it.
+    await r.send(702, r.value(702) + 40, true, 0.95);
+    const fired = r.alerts.slice(before).filter((a) => a.status === 'firing');
+    assert.equal(fired.length, 1, 'the spike fires');
+    const ann = fired[0]!.annotations;
+    assert.ok(Number(ann['chain_score']) >= 0.224, `chain score ${ann['chain_score']}`);
+    assert.equal(ann['chain_route'], 'both');
+    assert.equal(ann['chain_period'], String(P));
+    assert.ok(Number(ann['tier2_score']) > 0.5 && Number(ann['tier3_score']) > 0.5, `tier2 ${ann['tier2_score']}, tier3 ${ann['tier3_score']}`);
+    assert.equal(ann['tier2_model'], 'agile v0');
+    assert.ok(r.chain.tracked === 1);
+    assert.ok((await metricSum(r.metrics, 'aiops_central_chain_rows_total', { decision: 'validated' })) >= 1);
+    await r.detector.shutdown();
+  });
+
+  it('forget drops the series (its partition moved) in the chain and the detector', async () => {
+    const r = await rig();
+    for (let w = 0; w < 5; w++) await r.send(w, r.value(w), false, 0);
+    assert.equal(r.chain.tracked, 1);
+    assert.equal(r.chain.forget((t, l) => t === 'default' && l['service'] === 'cart'), 1);
+    assert.equal(r.chain.tracked, 0);
+    await r.detector.shutdown();
+  });
+});

@@ -1,0 +1,242 @@
+// The chain in the live detect path (issue #7, Deliver 6): alerts come from confirmed anomalies.
+// Sits in front of the Dynamic X-Y detector. For every feature row it keeps the series' recent
+// window means (a ring of `history` windows), profiles the series every `profileEvery` windows,
+// scores the window with the served Tier-2 model and, for seasonal series, Tier-3 (through the
+// ModelServer's batchers, so the rows of concurrent frames share ONNX runs), judges each
+// residual against the series' own record (NoveltyRecord), and combines the stages as the
+// replay does (chainScores). A row Tier-1 flagged whose chain score stays under `threshold` is
+// not confirmed: its trigger flags are cleared before the X-Y detector counts it, so it cannot
+// raise an alert. Every scored row carries the stages' scores and decisions as evidence, which
+// the detector puts on the alert. A series still warming up passes unchanged (Tier-1 alone),
+// as does everything when the models cannot score (refused, failed: counted, logged once per
+// minute), so detection degrades to Tier-1 rather than stopping.
+//
+// Canary: series in the canary share are scored by the canary model when one is promoted.
+// Shadows: every shadow model scores the same rows; their scores are recorded in
+// aiops_central_model_shadow_score and never change a flag.
+import { FeatureFlags } from '../../../../shared-schemas/src/index.js';
+import type { Labels } from '../../../../shared-schemas/src/index.js';
+import type { BoundCounter, ComponentMetrics, Logger } from '../../../../shared-schemas/src/runtime/index.js';
+import type { FrameConsumer, IngestedFrame } from '../../component.js';
+import { featureRecordKey } from '../../pipeline/feature-records.js';
+import type { AgileParams } from '../agile/index.js';
+import { profileSeries } from '../profile/index.js';
+import type { Route } from '../profile/index.js';
+import type { RobustParams } from '../robust/index.js';
+import type { LoadedModel, ModelServer } from '../serving/index.js';
+import { chainScores, CHAIN_DEFAULTS } from './chain.js';
+import type { ChainParams } from './chain.js';
+import { NoveltyRecord } from './novelty.js';
+
+export interface ConfirmerOptions {
+  server: ModelServer;
+  next: FrameConsumer & { prime?: (tenant: string, history: ReadonlyArray<{ labels: Labels; windows: ReadonlyArray<{ windowStartMs: number; windowEndMs: number; row: IngestedFrame['rows'][number]['row'] }> }>) => number; forget?: (which: (tenant: string, labels: Labels) => boolean) => number };
+  logger: Logger;
+  metrics: ComponentMetrics;
+  /** Chain score a Tier-1 flag needs to be confirmed. Default 0.224 (NAB's standard optimum, bench/RESULTS.md). */
+  threshold?: number;
+  chain?: ChainParams;
+  /** Windows kept per series. Default 512. */
+  history?: number;
+  /** Series tracked at most; beyond, new series pass unchanged (counted). Default 100,000. */
+  maxSeries?: number;
+  profileEvery?: number;
+  minSamples?: number;
+  maxPeriod?: number;
+}
+
+interface SeriesState {
+  tenant: string;
+  labels: Labels;
+  values: Float64Array;
+  /** Values written (the ring's newest is at (count - 1) % size). */
+  count: number;
+  route: Route;
+  period: number;
+  profiledAt: number;
+  agile: NoveltyRecord;
+  robust: NoveltyRecord;
+}
+
+const TRIGGER = FeatureFlags.ANOMALY | FeatureFlags.BAND_BREACH;
+
+export class ChainConfirmer implements FrameConsumer {
+  private readonly series = new Map<string, SeriesState>();
+  private readonly size: number;
+  private readonly threshold: number;
+  private readonly chain: ChainParams;
+  private readonly decisions: BoundCounter;
+  private readonly vetoed: BoundCounter;
+  private readonly untracked: BoundCounter;
+  private readonly failures: BoundCounter;
+  private readonly shadowScore;
+  private lastFailureLog = 0;
+
+  constructor(private readonly o: ConfirmerOptions) {
+    this.size = o.history ?? 512;
+    this.threshold = o.threshold ?? 0.224;
+    this.chain = o.chain ?? CHAIN_DEFAULTS;
+    const m = o.metrics;
+    this.decisions = m.counter('aiops_central_chain_rows_total', 'Feature rows through the detection chain, by the stages\' decision.', ['decision']);
+    this.vetoed = m.counter('aiops_central_chain_unconfirmed_flags_total', 'Tier-1 flags the chain did not confirm (cleared before the X-Y rule).');
+    this.untracked = m.counter('aiops_central_chain_untracked_rows_total', 'Rows of series beyond the chain\'s series limit (passed on with their Tier-1 flags).');
+    this.failures = m.counter('aiops_central_chain_failures_total', 'Rows the models could not score (passed on with their Tier-1 flags).');
+    this.shadowScore = m.histogram('aiops_central_model_shadow_score', 'Window scores of shadow models (recorded, never alerting).', [0.1, 0.25, 0.5, 0.75, 0.9, 0.99], ['tier', 'version']);
+  }
+
+  /** Series whose history the chain holds. */
+  get tracked(): number {
+    return this.series.size;
+  }
+
+  async consumeFrame(frame: IngestedFrame): Promise<void> {
+    const rows = await Promise.all(frame.rows.map((r) => this.confirm(frame.tenant, r)));
+    await this.o.next.consumeFrame({ ...frame, rows });
+  }
+
+  prime(tenant: string, history: ReadonlyArray<{ labels: Labels; windows: ReadonlyArray<{ windowStartMs: number; windowEndMs: number; row: IngestedFrame['rows'][number]['row'] }> }>): number {
+    for (const h of history) {
+      const s = this.state(tenant, h.labels);
+      if (s === undefined) continue;
+      for (const w of h.windows) this.push(s, w.row.mean);
+    }
+    return this.o.next.prime?.(tenant, history) ?? 0;
+  }
+
+  forget(which: (tenant: string, labels: Labels) => boolean): number {
+    const n = this.o.next.forget?.(which) ?? 0;
+    for (const [key, s] of this.series) if (which(s.tenant, s.labels)) this.series.delete(key);
+    return n;
+  }
+
+  private state(tenant: string, labels: Labels, key = featureRecordKey(tenant, labels)): SeriesState | undefined {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= (this.o.maxSeries ?? 100_000)) return undefined;
+      s = { tenant, labels: { ...labels }, values: new Float64Array(this.size), count: 0, route: 'tier1', period: 0, profiledAt: 0, agile: new NoveltyRecord(300), robust: new NoveltyRecord(300) };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  private push(s: SeriesState, v: number): void {
+    const last = s.count > 0 ? s.values[(s.count - 1) % this.size]! : 0;
+    s.values[s.count % this.size] = Number.isFinite(v) ? v : last;
+    s.count++;
+  }
+
+  /** The last n values, oldest first (n <= size, n <= count). */
+  private last(s: SeriesState, n: number, skip = 0): Float64Array {
+    const out = new Float64Array(n);
+    const end = s.count - skip;
+    for (let i = 0; i < n; i++) out[i] = s.values[(end - n + i) % this.size]!;
+    return out;
+  }
+
+  private async confirm(tenant: string, r: IngestedFrame['rows'][number]): Promise<IngestedFrame['rows'][number]> {
+    const key = featureRecordKey(tenant, r.labels);
+    const s = this.state(tenant, r.labels, key);
+    if (s === undefined) {
+      this.untracked.inc();
+      return r;
+    }
+    this.push(s, r.row.mean);
+    const held = Math.min(s.count, this.size);
+    const minSamples = this.o.minSamples ?? 96;
+    if (s.count >= minSamples && (s.profiledAt === 0 || s.count - s.profiledAt >= (this.o.profileEvery ?? 500))) {
+      const p = profileSeries(this.last(s, held), { minSamples, maxPeriod: Math.min(this.o.maxPeriod ?? 160, Math.floor(held / 3)) });
+      s.route = p.route;
+      s.period = p.period ?? 0;
+      s.profiledAt = s.count;
+    }
+    if (s.route === 'tier1') {
+      this.decisions.inc(1, { decision: 'tier1-only' });
+      return r;
+    }
+    const canary = this.o.server.model('agile', 'canary') !== undefined && this.o.server.inCanary(key);
+    const stage = canary ? 'canary' : 'production';
+    const agile = this.o.server.model('agile', stage) ?? this.o.server.model('agile');
+    const robust = this.o.server.model('robust', stage) ?? this.o.server.model('robust');
+    if (agile === undefined || robust === undefined) return r;
+    try {
+      const aRow = this.agileRow(s, agile.params as AgileParams);
+      const wantRobust = s.route === 'both' || s.route === 'robust' || this.chain.tier3ForAll;
+      const rRow = wantRobust ? this.robustRow(s, robust.params as RobustParams) : undefined;
+      if (aRow === undefined) {
+        this.decisions.inc(1, { decision: 'tier1-only' });
+        return r;
+      }
+      const [ao, ro] = await Promise.all([agile.batcher.submit(aRow), rRow ? robust.batcher.submit(rRow) : Promise.resolve(undefined)]);
+      for (const sh of this.o.server.shadows('agile')) void this.shadow(sh, aRow);
+      if (rRow) for (const sh of this.o.server.shadows('robust')) void this.shadow(sh, rRow);
+      const ap = agile.params as AgileParams;
+      const rp = robust.params as RobustParams;
+      const s2 = s.agile.score(ao['r']!, ap.k, ap.novelty.multiplier);
+      const s3 = ro ? s.robust.score(ro['r']!, rp.k, rp.novelty.multiplier) : 0;
+      const s1 = Math.min(1, Math.max(0, Number.isFinite(r.row.tier1MaxScore) ? r.row.tier1MaxScore : 0));
+      const res = chainScores(Float64Array.of(s1), { tier2: Float64Array.of(s2), tier3: Float64Array.of(s3), route: [rRow ? (s.route === 'agile' ? 'both' : s.route) : 'agile'], period: Int32Array.of(s.period) }, this.chain);
+      const score = res.score[0]!;
+      const decision = res.decision[0]!;
+      this.decisions.inc(1, { decision });
+      const flagged = (r.row.flags & TRIGGER) !== 0;
+      const confirmed = score >= this.threshold;
+      const evidence: Record<string, string> = {
+        chain_score: score.toFixed(3),
+        chain_threshold: String(this.threshold),
+        chain_decision: decision,
+        chain_route: s.route,
+        chain_period: String(s.period),
+        tier2_score: s2.toFixed(3),
+        tier2_expected: ao['expected']!.toPrecision(6),
+        tier2_band: `[${ao['lower']!.toPrecision(6)}, ${ao['upper']!.toPrecision(6)}]`,
+        tier2_model: `agile v${agile.version}${agile.stage === 'canary' ? ' (canary)' : ''}`,
+        ...(ro ? { tier3_score: s3.toFixed(3), tier3_expected: ro['expected']!.toPrecision(6), tier3_model: `robust v${robust.version}${robust.stage === 'canary' ? ' (canary)' : ''}` } : {}),
+      };
+      if (flagged && !confirmed) {
+        this.vetoed.inc();
+        return { ...r, row: { ...r.row, flags: r.row.flags & ~TRIGGER }, evidence };
+      }
+      return { ...r, evidence };
+    } catch (err) {
+      this.failures.inc();
+      const now = Date.now();
+      if (now - this.lastFailureLog > 60_000) {
+        this.lastFailureLog = now;
+        this.o.logger.warn({ err: (err as Error).message }, 'Tier-2/3 could not score rows: they pass on with their Tier-1 flags');
+      }
+      return r;
+    }
+  }
+
+  private agileRow(s: SeriesState, p: AgileParams): Record<string, Float32Array> | undefined {
+    const W = p.window;
+    const held = Math.min(s.count, this.size);
+    if (held < W) return undefined;
+    const x = Float32Array.from(this.last(s, W));
+    const P = s.period;
+    if (P > 0 && held >= P + W) return { x, xs: Float32Array.from(this.last(s, W, P)), seasonal: Float32Array.of(1) };
+    return { x, xs: x, seasonal: Float32Array.of(0) };
+  }
+
+  private robustRow(s: SeriesState, p: RobustParams): Record<string, Float32Array> | undefined {
+    const L = p.window;
+    const C = p.cycles;
+    const held = Math.min(s.count, this.size);
+    if (held < L) return undefined;
+    const cycles = new Float32Array((C + 1) * L);
+    cycles.set(this.last(s, L), 0);
+    const P = s.period;
+    const seasonal = P > 0 && held >= C * P + L;
+    if (seasonal) for (let c = 1; c <= C; c++) cycles.set(this.last(s, L, c * P), c * L);
+    return { cycles, seasonal: Float32Array.of(seasonal ? 1 : 0) };
+  }
+
+  private async shadow(m: LoadedModel, row: Record<string, Float32Array>): Promise<void> {
+    try {
+      const out = await m.batcher.submit(row);
+      this.shadowScore.observe(out['score']!, { tier: m.tier, version: String(m.version) });
+    } catch {
+      // A shadow that cannot score changes nothing; its metrics show the gap.
+    }
+  }
+}
