@@ -57,7 +57,7 @@ describe('chain confirmer in front of the X-Y detector', () => {
     return { alerts, detector, chain, metrics, value, send };
   }
 
-  it('a flag during warm-up passes on; later, a flag on a normal window is not confirmed, a spike is, with its evidence', async () => {
+  it('a flag during warm-up passes on; later, a flag on a normal window is not confirmed, a spike is (with its evidence, and for its episode)', async () => {
     const r = await rig();
     await r.send(0, r.value(0), true, 0.9);
     assert.equal(r.alerts.length, 1, 'warming up: Tier-1 alone, its flag fires (x=1, y=1)');
@@ -81,6 +81,14 @@ describe('chain confirmer in front of the X-Y detector', () => {
     assert.ok(Number(ann['tier2_score']) > 0.5 && Number(ann['tier3_score']) > 0.5, `tier2 ${ann['tier2_score']}, tier3 ${ann['tier3_score']}`);
     assert.equal(ann['tier2_model'], 'agile v0');
     assert.ok(r.chain.tracked === 1);
+    // The confirmed episode goes on: the next windows keep their flags though the chain's
+    // novelty no longer scores them high (the jump is in the series' record now).
+    for (let w = 703; w < 708; w++) await r.send(w, r.value(w) + 40, true, 0.6);
+    assert.equal(await metricSum(r.metrics, 'aiops_central_chain_unconfirmed_flags_total'), 1, 'flags within the confirmed episode are kept');
+    // Long after the episode, a flag on an ordinary value is judged afresh.
+    for (let w = 708; w < 760; w++) await r.send(w, r.value(w), false, 0.05);
+    await r.send(760, r.value(760), true, 0.3);
+    assert.equal(await metricSum(r.metrics, 'aiops_central_chain_unconfirmed_flags_total'), 2);
     assert.ok((await metricSum(r.metrics, 'aiops_central_chain_rows_total', { decision: 'validated' })) >= 1);
     await r.detector.shutdown();
   });

@@ -6,7 +6,12 @@
 // residual against the series' own record (NoveltyRecord), and combines the stages as the
 // replay does (chainScores). A row Tier-1 flagged whose chain score stays under `threshold` is
 // not confirmed: its trigger flags are cleared before the X-Y detector counts it, so it cannot
-// raise an alert. Every scored row carries the stages' scores and decisions as evidence, which
+// raise an alert. A confirmation holds for the episode: the series' following Tier-1 flags are
+// kept while they keep coming (each extends the hold by `episodeHold` windows). This matters
+// because the X-Y rule needs several flagged windows, while the chain's novelty stage scores a
+// persisting anomaly high only at its start (its own record then holds the jump, and Agile
+// re-anchors on a new level within a few windows): judged window by window, the second and
+// third windows of a real incident would not be confirmed. Every scored row carries the stages' scores and decisions as evidence, which
 // the detector puts on the alert. A series still warming up passes unchanged (Tier-1 alone),
 // as does everything when the models cannot score (refused, failed: counted, logged once per
 // minute), so detection degrades to Tier-1 rather than stopping.
@@ -38,6 +43,8 @@ export interface ConfirmerOptions {
   chain?: ChainParams;
   /** Windows kept per series. Default 512. */
   history?: number;
+  /** Windows a confirmation holds for the series' following Tier-1 flags, extended by each. Default 30. */
+  episodeHold?: number;
   /** Series tracked at most; beyond, new series pass unchanged (counted). Default 100,000. */
   maxSeries?: number;
   profileEvery?: number;
@@ -56,6 +63,8 @@ interface SeriesState {
   profiledAt: number;
   agile: NoveltyRecord;
   robust: NoveltyRecord;
+  /** Tier-1 flags are kept up to this window count (a confirmed episode). */
+  confirmedUntil: number;
 }
 
 const TRIGGER = FeatureFlags.ANOMALY | FeatureFlags.BAND_BREACH;
@@ -113,7 +122,7 @@ export class ChainConfirmer implements FrameConsumer {
     let s = this.series.get(key);
     if (s === undefined) {
       if (this.series.size >= (this.o.maxSeries ?? 100_000)) return undefined;
-      s = { tenant, labels: { ...labels }, values: new Float64Array(this.size), count: 0, route: 'tier1', period: 0, profiledAt: 0, agile: new NoveltyRecord(300), robust: new NoveltyRecord(300) };
+      s = { tenant, labels: { ...labels }, values: new Float64Array(this.size), count: 0, route: 'tier1', period: 0, profiledAt: 0, agile: new NoveltyRecord(300), robust: new NoveltyRecord(300), confirmedUntil: 0 };
       this.series.set(key, s);
     }
     return s;
@@ -173,17 +182,21 @@ export class ChainConfirmer implements FrameConsumer {
       const rp = robust.params as RobustParams;
       const s2 = s.agile.score(ao['r']!, ap.k, ap.novelty.multiplier);
       const s3 = ro ? s.robust.score(ro['r']!, rp.k, rp.novelty.multiplier) : 0;
-      const s1 = Math.min(1, Math.max(0, Number.isFinite(r.row.tier1MaxScore) ? r.row.tier1MaxScore : 0));
+      const flagged = (r.row.flags & TRIGGER) !== 0;
+      // A band breach flags the window even when the samples' scores stayed low: Tier-1 said so.
+      const raw = Math.min(1, Math.max(0, Number.isFinite(r.row.tier1MaxScore) ? r.row.tier1MaxScore : 0));
+      const s1 = flagged ? Math.max(raw, this.chain.tier1Flag) : raw;
       const res = chainScores(Float64Array.of(s1), { tier2: Float64Array.of(s2), tier3: Float64Array.of(s3), route: [rRow ? (s.route === 'agile' ? 'both' : s.route) : 'agile'], period: Int32Array.of(s.period) }, this.chain);
       const score = res.score[0]!;
       const decision = res.decision[0]!;
       this.decisions.inc(1, { decision });
-      const flagged = (r.row.flags & TRIGGER) !== 0;
-      const confirmed = score >= this.threshold;
+      const inEpisode = s.count <= s.confirmedUntil;
+      const confirmed = score >= this.threshold || (flagged && inEpisode);
+      if (flagged && confirmed) s.confirmedUntil = s.count + (this.o.episodeHold ?? 30);
       const evidence: Record<string, string> = {
         chain_score: score.toFixed(3),
         chain_threshold: String(this.threshold),
-        chain_decision: decision,
+        chain_decision: score < this.threshold && inEpisode ? `${decision}, within a confirmed episode` : decision,
         chain_route: s.route,
         chain_period: String(s.period),
         tier2_score: s2.toFixed(3),
