@@ -1,6 +1,7 @@
 // A seeded sample series for the first-run demo (npm start) and the replay tests: one minute
 // resolution, a daily cycle, noise, and four labelled incidents, so that a newcomer sees the
 // detector find known things. Reproducible: the same seed gives the same series.
+import { mulberry32 } from '../../shared-schemas/src/runtime/index.js';
 
 export interface SampleIncident {
   kind: 'spike' | 'level-shift' | 'dip' | 'missing-data';
@@ -17,17 +18,8 @@ export interface SampleSeries {
   incidents: SampleIncident[];
 }
 
-/** Mulberry32: a small, well-known seeded PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32: a small, well-known seeded PRNG (shared-schemas runtime). */
+export { mulberry32 };
 
 /** Standard normal by Box-Muller. */
 function gaussian(rnd: () => number): number {

@@ -11,3 +11,4 @@ export { createLogger, REDACT_PATHS, silentLogger } from './logger.js';
 export type { LogLevel, Logger } from './logger.js';
 export { ComponentMetrics, metricSum, SelfMetrics } from './self-metrics.js';
 export type { BoundCounter, BoundGauge, BoundHistogram, LabelValues } from './self-metrics.js';
+export { mulberry32 } from './random.js';

@@ -7,6 +7,7 @@
 // The fit is iteratively reweighted least squares with Huber weights (a residual beyond 1.345
 // robust sigmas counts linearly, not squared: the anomalies a training series still holds pull
 // little) and a small ridge penalty (lags that carry nothing stay near 0).
+import { mulberry32 } from '../../../../shared-schemas/src/runtime/index.js';
 import { agileReference, agileWindow, AGILE_DEFAULTS, checkAgileParams } from './model.js';
 import type { AgileParams } from './model.js';
 
@@ -37,16 +38,7 @@ export interface AgileTrainResult {
 }
 
 /** A seeded generator (mulberry32): the same seed, the same subsample. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 interface Row {
   s: number;

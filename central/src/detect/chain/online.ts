@@ -91,80 +91,60 @@ export async function scoreTiersOnline(values: ArrayLike<number>, m: TierSession
   const r2 = new Float64Array(n).fill(NaN);
   const r3 = new Float64Array(n).fill(NaN);
 
-  // Tier-2: rows t >= W-1.
+  // Tier-2: rows t >= W-1; xs is the window one period earlier when the series has one.
   const W = m.agile.params.window;
-  {
-    const xb = new Float32Array(B * W);
-    const xsb = new Float32Array(B * W);
-    const fb = new Float32Array(B);
-    const rows: number[] = [];
-    const flush = async () => {
-      if (rows.length === 0) return;
-      const k = rows.length;
-      const out = await OnnxRuntime.run(m.agile.session, {
-        x: OnnxRuntime.tensor(xb.subarray(0, k * W), [k, W]),
-        xs: OnnxRuntime.tensor(xsb.subarray(0, k * W), [k, W]),
-        seasonal: OnnxRuntime.tensor(fb.subarray(0, k), [k, 1]),
-      });
-      const r = out['r']!.data as Float32Array;
-      for (let i = 0; i < k; i++) r2[rows[i]!] = r[i]!;
-      rows.length = 0;
-    };
-    for (let t = W - 1; t < n; t++) {
-      const i = rows.length;
-      xb.set(x.subarray(t - W + 1, t + 1), i * W);
-      const P = period[t]!;
-      if (P > 0 && t - P - W + 1 >= 0) {
-        xsb.set(x.subarray(t - P - W + 1, t - P + 1), i * W);
-        fb[i] = 1;
-      } else {
-        xsb.set(x.subarray(t - W + 1, t + 1), i * W);
-        fb[i] = 0;
-      }
-      rows.push(t);
-      if (rows.length === B) await flush();
-    }
-    await flush();
-  }
-
-  // Tier-3: rows t >= L-1.
+  await scoreRows(m.agile.session, W - 1, n, B, [['x', [W]], ['xs', [W]], ['seasonal', [1]]], r2, (t, [xb, xsb, fb], i) => {
+    xb!.set(x.subarray(t - W + 1, t + 1), i * W);
+    const P = period[t]!;
+    const seasonal = P > 0 && t - P - W + 1 >= 0;
+    xsb!.set(seasonal ? x.subarray(t - P - W + 1, t - P + 1) : x.subarray(t - W + 1, t + 1), i * W);
+    fb![i] = seasonal ? 1 : 0;
+  });
+  // Tier-3: rows t >= L-1; cycles 1..C are the windows 1..C periods earlier.
   const L = m.robust.params.window;
   const C = m.robust.params.cycles;
-  {
-    const R = (C + 1) * L;
-    const cb = new Float32Array(B * R);
-    const fb = new Float32Array(B);
-    const rows: number[] = [];
-    const flush = async () => {
-      if (rows.length === 0) return;
-      const k = rows.length;
-      const out = await OnnxRuntime.run(m.robust.session, {
-        cycles: OnnxRuntime.tensor(cb.subarray(0, k * R), [k, C + 1, L]),
-        seasonal: OnnxRuntime.tensor(fb.subarray(0, k), [k, 1]),
-      });
-      const r = out['r']!.data as Float32Array;
-      for (let i = 0; i < k; i++) r3[rows[i]!] = r[i]!;
-      rows.length = 0;
-    };
-    for (let t = L - 1; t < n; t++) {
-      const i = rows.length;
-      cb.set(x.subarray(t - L + 1, t + 1), i * R);
-      const P = period[t]!;
-      if (P > 0 && t - C * P - L + 1 >= 0) {
-        for (let c = 1; c <= C; c++) cb.set(x.subarray(t - c * P - L + 1, t - c * P + 1), i * R + c * L);
-        fb[i] = 1;
-      } else {
-        cb.fill(0, i * R + L, (i + 1) * R);
-        fb[i] = 0;
-      }
-      rows.push(t);
-      if (rows.length === B) await flush();
-    }
-    await flush();
-  }
+  const R = (C + 1) * L;
+  await scoreRows(m.robust.session, L - 1, n, B, [['cycles', [C + 1, L]], ['seasonal', [1]]], r3, (t, [cb, fb], i) => {
+    cb!.set(x.subarray(t - L + 1, t + 1), i * R);
+    const P = period[t]!;
+    const seasonal = P > 0 && t - C * P - L + 1 >= 0;
+    if (seasonal) for (let c = 1; c <= C; c++) cb!.set(x.subarray(t - c * P - L + 1, t - c * P + 1), i * R + c * L);
+    else cb!.fill(0, i * R + L, (i + 1) * R);
+    fb![i] = seasonal ? 1 : 0;
+  });
   novelty(r2, tier2, m.agile.params);
   novelty(r3, tier3, m.robust.params);
   return { tier2, tier3, route, period };
+}
+
+/** Runs rows first..n-1 through a session, `batch` rows per run; `fill` writes row t's inputs at position i; r goes to `out`. */
+async function scoreRows(
+  session: Session,
+  first: number,
+  n: number,
+  batch: number,
+  inputs: ReadonlyArray<[string, number[]]>,
+  out: Float64Array,
+  fill: (t: number, buffers: Float32Array[], i: number) => void,
+): Promise<void> {
+  const sizes = inputs.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
+  const buffers = sizes.map((size) => new Float32Array(batch * size));
+  const rows: number[] = [];
+  const flush = async () => {
+    const k = rows.length;
+    if (k === 0) return;
+    const feeds: Record<string, ReturnType<typeof OnnxRuntime.tensor>> = {};
+    inputs.forEach(([name, shape], j) => (feeds[name] = OnnxRuntime.tensor(buffers[j]!.subarray(0, k * sizes[j]!), [k, ...shape])));
+    const r = (await OnnxRuntime.run(session, feeds))['r']!.data as Float32Array;
+    for (let i = 0; i < k; i++) out[rows[i]!] = r[i]!;
+    rows.length = 0;
+  };
+  for (let t = first; t < n; t++) {
+    fill(t, buffers, rows.length);
+    rows.push(t);
+    if (rows.length === batch) await flush();
+  }
+  await flush();
 }
 
 /** Final scores from the rows' r, in order (rows without r keep score 0 and leave the record alone). */
