@@ -6,7 +6,7 @@
 // (which saw every sample of the window at the edge), Tier-2 and, for routes with Robust,
 // Tier-3. Measured on NAB (bench/RESULTS.md): strict gating - alert only when every stage
 // passes its own threshold - scored 55.6 standard, below Tier-1 alone (62.8), because each
-// stage misses different anomalies and the misses compound; the weighted evidence scored 67.2
+// stage misses different anomalies and the misses compound; the weighted evidence scored 67.1
 // (66.0 when Tier-3 also weighs in on series routed to Agile alone, hence tier3ForAll false).
 // So a stage's "decision" (passed its threshold or not) is evidence recorded on the anomaly,
 // and the alert is decided on the combined score.
