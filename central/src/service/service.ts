@@ -1,9 +1,10 @@
 // Central as one graph of components (CONVENTIONS 1-4), built from a validated config:
 //
-//   MQTT ingest ─┐                                   ┌─> Dynamic X-Y ──> alert sink ──> AlertStore
-//   gRPC ingest ─┼─> frame ingest ──> feature sink ──┤        (anomalies to alerts)      ^
-//                │   (decode, auth)   (MetricStore)  └─> (Tier-2 readers, later)         |
-//   REST ────────┴── metrics/logs/alerts/config routes ─────────────────────────────────┘
+//   MQTT ingest ─┐                                                                  AlertStore
+//   gRPC ingest ─┼─> frame ingest ──> feature sink ──> chain ──> Dynamic X-Y ──> alert sink ^
+//                │   (decode, auth)   (MetricStore)   (Tier-2/3    (anomalies to alerts)     |
+//                │                                     confirm; ModelServer, registry)       |
+//   REST ────────┴── metrics/logs/alerts/config/models routes ──────────────────────────────┘
 //
 // Started downstream first (stores, sinks, detectors, then receivers, then the API), shut
 // down upstream first, so nothing accepted is lost: receivers stop taking frames, what is in
