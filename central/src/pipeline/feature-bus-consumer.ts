@@ -7,8 +7,8 @@
 //   2. skips a record whose series-window is already stored (RecentWindows): a copy published
 //      again after the answer to the first publish was lost sits at another offset, and
 //      would otherwise be stored and scored twice;
-//   3. hands the new records to the readers (the detector), in offset order, which is each
-//      series' window order;
+//   3. hands the new records to the readers (the chain and the detector), in offset order,
+//      which is each series' window order, consecutive records of one agent's window as one frame;
 //   4. resolves, and only then does the bus commit the offset.
 // Per-series state moves with the partitions and is rebuilt from the store (not from a state
 // topic): the first batch of a partition this member did not hold primes the readers with the
@@ -20,7 +20,7 @@ import type { BoundCounter, ComponentMetrics, Logger, Clock } from '../../../sha
 import type { Labels } from '../../../shared-schemas/src/index.js';
 import { BusPermanentError, partitionFor, TOPICS } from '../bus/index.js';
 import type { Bus, BusRecord, Subscription } from '../bus/index.js';
-import type { Component, FrameConsumer } from '../component.js';
+import type { Component, FrameConsumer, IngestedFrame } from '../component.js';
 import type { FeatureRecordWrite, MetricStore } from '../storage/types.js';
 import { primeFromStore } from './prime.js';
 import { RecentWindows } from './recent-windows.js';
@@ -51,6 +51,13 @@ export interface FeatureBusConsumerOptions {
   maxBatch?: number;
   /** How far back a newly held partition's series are primed from the store, ms. Default 1 h. */
   primeWindowMs?: number;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 export class FeatureBusConsumer implements Component {
@@ -155,14 +162,26 @@ export class FeatureBusConsumer implements Component {
       this.rejectedRows.inc(result.rejected.length);
       this.opts.logger.warn({ partition, rejected: result.rejected.length, first: result.rejected[0]?.reason }, 'feature rows refused by the store');
     }
+    // Consecutive records of one agent's window go to the readers as one frame (a frame's rows
+    // are distinct series, so each series still sees its windows in order): the chain scores
+    // them in one batch, and the detector takes one call instead of one per series.
+    const frames: IngestedFrame[] = [];
+    for (const f of fresh) {
+      const last = frames[frames.length - 1];
+      if (last !== undefined && last.tenant === f.tenant && last.agentId === f.agentId && last.windowStartMs === f.windowStartMs && last.windowEndMs === f.windowEndMs && !last.rows.some((r) => sameLabels(r.labels, f.rows[0].labels))) {
+        last.rows.push(f.rows[0]);
+      } else {
+        frames.push({ ...f, rows: [f.rows[0]] });
+      }
+    }
     for (let i = 0; i < this.opts.readers.length; i++) {
       const reader = this.opts.readers[i]!;
-      for (const f of fresh) {
+      for (const f of frames) {
         try {
           await reader.consumeFrame(f);
         } catch (err) {
           this.readerErrors.inc(1, { reader: String(i) });
-          this.opts.logger.error({ agent: f.agentId, sequence: f.sequence, err: (err as Error).message }, 'a feature reader failed on a stored record');
+          this.opts.logger.error({ agent: f.agentId, sequence: f.sequence, err: (err as Error).message }, 'a feature reader failed on stored records');
         }
       }
     }

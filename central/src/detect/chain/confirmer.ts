@@ -99,7 +99,10 @@ export class ChainConfirmer implements FrameConsumer {
   }
 
   async consumeFrame(frame: IngestedFrame): Promise<void> {
-    const rows = await Promise.all(frame.rows.map((r) => this.confirm(frame.tenant, r)));
+    const pending = frame.rows.map((r) => this.confirm(frame.tenant, r));
+    // Every row of the frame is submitted by now (confirm submits before its first await).
+    this.o.server.flush();
+    const rows = await Promise.all(pending);
     await this.o.next.consumeFrame({ ...frame, rows });
   }
 

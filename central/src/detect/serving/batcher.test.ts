@@ -40,6 +40,13 @@ describe('serving batcher', () => {
     assert.deepEqual(await b.submit({ x: [21, 0] }), { score: 42 });
   });
 
+  it('flush runs what is queued without waiting out the budget, batch after batch', async () => {
+    const { b } = await doubler({ maxBatch: 4, maxQueue: 100, latencyBudgetMs: 60_000 });
+    const rows = Array.from({ length: 10 }, (_, i) => b.submit({ x: [i, 0] }));
+    b.flush();
+    assert.deepEqual((await Promise.all(rows)).map((o) => o['score']), Array.from({ length: 10 }, (_, i) => 2 * i), 'all three batches ran (a 60 s budget would time the test out)');
+  });
+
   it('refuses beyond max_queue at once and counts it; refuses rows of the wrong shape', async () => {
     const { b, self } = await doubler({ maxBatch: 100, maxQueue: 6, latencyBudgetMs: 300 });
     const first = Array.from({ length: 6 }, (_, i) => b.submit({ x: [i, 0] }));

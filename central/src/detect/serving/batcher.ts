@@ -38,6 +38,8 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
+  /** flush() asked for: run what is queued without waiting for the budget, until the queue empties. */
+  private urgent = false;
   private readonly sizes: number[];
   private readonly refused: () => void;
   private readonly scored: (n: number) => void;
@@ -99,7 +101,9 @@ export class Batcher {
     if (this.running || this.queue.length === 0) return;
     this.running = this.run(this.queue.splice(0, this.o.maxBatch)).finally(() => {
       this.running = undefined;
-      if (this.queue.length > 0) this.schedule();
+      if (this.queue.length === 0) this.urgent = false;
+      else if (this.urgent) this.runNow();
+      else this.schedule();
     });
   }
 
@@ -126,6 +130,16 @@ export class Batcher {
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
     }
+  }
+
+  /**
+   * Runs what is queued now instead of at the end of the latency budget: for a caller that has
+   * submitted every row it has (a frame's rows) and would otherwise wait the budget out.
+   */
+  flush(): void {
+    if (this.queue.length === 0) return;
+    this.urgent = true;
+    this.runNow();
   }
 
   /** Refuses new rows, finishes what is queued; then the session can be released. */

@@ -113,6 +113,11 @@ export class ModelServer implements Component {
     return this.models.filter((m) => m.tier === tier && m.stage === 'shadow');
   }
 
+  /** Runs every model's queued rows now (the caller submitted all it has). */
+  flush(): void {
+    for (const m of this.models) m.batcher.flush();
+  }
+
   /** Whether a series is in the canary share (a stable hash of its key). */
   inCanary(seriesKey: string): boolean {
     const h = createHash('sha1').update(seriesKey).digest().readUInt32BE(0) / 2 ** 32;
