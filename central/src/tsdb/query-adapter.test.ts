@@ -217,12 +217,14 @@ describe('query adapter over a scripted TSDB', () => {
     await a.close();
   });
 
-  it('series: all time, ordered by canonical label key, cut at the limit', async () => {
+  it('series: all time and the last 30 days merged, ordered by canonical label key, cut at the limit', async () => {
     reset(ok([{ __name__: 'b', x: '1' }, { __name__: 'a', z: '1' }, { __name__: 'a', y: '1' }]));
     const a = make();
     assert.deepEqual(await a.series({ matchers: [{ name: 'x', op: '!=', value: '2' }] }, 2), [{ __name__: 'a', y: '1' }, { __name__: 'a', z: '1' }]);
     assert.equal(forms()[0]!.path, '/api/v1/series');
     assert.equal(forms()[0]!.form['start'], '0');
+    assert.equal(forms()[1]!.path, '/api/v1/series', 'asked again within 40 days (VictoriaMetrics per-day indexes)');
+    assert.ok(Number(forms()[1]!.form['start']) > 0);
     assert.equal(forms()[0]!.form['match[]'], '{__name__=~".+",x!="2"}');
     await a.close();
   });

@@ -25,7 +25,11 @@
 //   made per metric name (names from /api/v1/series unless the selector fixes the name) and the
 //   name is put back. Ranges beyond 10,000 steps are split (Prometheus refuses > 11,000 points).
 //   avg is the TSDB's (an incremental mean: may differ from SQLite's sum/count in the last bits).
-// - series: /api/v1/series over all time, ordered by canonical label key, cut at `limit`.
+// - series: /api/v1/series over all time, ordered by canonical label key, cut at `limit`. Asked
+//   twice and merged: over all time, and over the last 30 days. VictoriaMetrics answers a range
+//   of more than 40 days from its global index, which misses a series first written today with
+//   samples dated yesterday (seen with 1.79 after midnight: backfilled or late samples); a range
+//   within 40 days goes through its per-day indexes, which have it. Prometheus answers both.
 // - `nocache=1` is sent on every query: VictoriaMetrics then neither serves cached results
 //   (which may miss late or backfilled samples) nor shifts the time range; Prometheus ignores it.
 // Errors are StorageError: INVALID_QUERY (a malformed query, or the TSDB answered 400/422),
@@ -220,10 +224,18 @@ export class PrometheusQueryAdapter implements MetricReader {
     this.ensureOpen();
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) throw new StorageError('INVALID_ARGUMENT', `limit must be an integer > 0 (got ${show(limit)})`);
     const expr = renderSelector(checkSelector(selector));
-    const data = await this.call('/api/v1/series', { 'match[]': expr, start: '0', end: apiTime(this.settings.clock.now() + 10 * MINUTE) }, 'series lookup');
-    if (!Array.isArray(data)) throw this.notApi('series lookup');
-    const sets = (data as unknown[]).filter(isPlainObject).map((l) => labelsOf(l as Record<string, string>));
-    return sortByKey(sets).slice(0, limit);
+    const now = this.settings.clock.now();
+    const end = apiTime(now + 10 * MINUTE);
+    const seen = new Map<string, Labels>();
+    for (const start of ['0', apiTime(Math.max(0, now - 30 * 24 * 60 * MINUTE))]) {
+      const data = await this.call('/api/v1/series', { 'match[]': expr, start, end }, 'series lookup');
+      if (!Array.isArray(data)) throw this.notApi('series lookup');
+      for (const l of (data as unknown[]).filter(isPlainObject)) {
+        const labels = labelsOf(l as Record<string, string>);
+        seen.set(canonicalLabelKey(labels), labels);
+      }
+    }
+    return sortByKey([...seen.values()]).slice(0, limit);
   }
 
   async query(q: RangeQuery): Promise<SeriesPoints[]> {
