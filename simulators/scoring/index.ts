@@ -48,6 +48,7 @@ export {
   prepareCorpus,
   probationaryLength,
   scaledSigmoid,
+  SCORE_TIE_EPSILON,
   scoreAtThreshold,
 } from './sweep.js';
 export type {

@@ -222,10 +222,17 @@ function weightOf(unweighted: number, inWindow: boolean, cm: CostMatrix): number
 }
 
 /**
+ * Scores differing by less than this are a tie: the running sums reach the same mathematical
+ * score at two thresholds by different additions, and may differ in the last bits.
+ */
+export const SCORE_TIE_EPSILON = 1e-9;
+
+/**
  * Scores every threshold in one pass over the rows sorted by anomaly score (NAB's
  * `Sweeper.calcScoreByThreshold` on the whole corpus) and returns the best one. The candidate
- * thresholds are 1.1 (nothing detected) and every distinct score. Ties go to the higher
- * threshold, as NAB's stable sort of the sweep by score keeps the first (highest) one.
+ * thresholds are 1.1 (nothing detected) and every distinct score. Ties (within
+ * SCORE_TIE_EPSILON) go to the higher threshold, as NAB's stable sort of the sweep by score
+ * keeps the first (highest) one.
  * `onThreshold`, when given, sees every candidate in sweep order.
  */
 export function optimizeThreshold(
@@ -254,7 +261,7 @@ export function optimizeThreshold(
   const emit = (): void => {
     const row: ThresholdScore = { threshold, score: fpSum + windowSum, tp, fp, fn, tn, total: prepared.size };
     onThreshold?.(row);
-    if (best === undefined || row.score > best.score) best = row;
+    if (best === undefined || row.score > best.score + SCORE_TIE_EPSILON) best = row;
   };
   for (let k = 0; k < order.length; k++) {
     const p = order[k]!;
