@@ -17,6 +17,7 @@
 // without a word (their new owner carries their episodes on). A record that cannot be decoded
 // is a poison record: the bus retries it alone, then dead-letters it with the reason.
 import type { BoundCounter, ComponentMetrics, Logger, Clock } from '../../../shared-schemas/src/runtime/index.js';
+import { labelsEqual } from '../../../shared-schemas/src/index.js';
 import type { Labels } from '../../../shared-schemas/src/index.js';
 import { BusPermanentError, partitionFor, TOPICS } from '../bus/index.js';
 import type { Bus, BusRecord, Subscription } from '../bus/index.js';
@@ -51,13 +52,6 @@ export interface FeatureBusConsumerOptions {
   maxBatch?: number;
   /** How far back a newly held partition's series are primed from the store, ms. Default 1 h. */
   primeWindowMs?: number;
-}
-
-function sameLabels(a: Labels, b: Labels): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 export class FeatureBusConsumer implements Component {
@@ -168,7 +162,7 @@ export class FeatureBusConsumer implements Component {
     const frames: IngestedFrame[] = [];
     for (const f of fresh) {
       const last = frames[frames.length - 1];
-      if (last !== undefined && last.tenant === f.tenant && last.agentId === f.agentId && last.windowStartMs === f.windowStartMs && last.windowEndMs === f.windowEndMs && !last.rows.some((r) => sameLabels(r.labels, f.rows[0].labels))) {
+      if (last !== undefined && last.tenant === f.tenant && last.agentId === f.agentId && last.windowStartMs === f.windowStartMs && last.windowEndMs === f.windowEndMs && !last.rows.some((r) => labelsEqual(r.labels, f.rows[0].labels))) {
         last.rows.push(f.rows[0]);
       } else {
         frames.push({ ...f, rows: [f.rows[0]] });

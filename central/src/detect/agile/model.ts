@@ -18,7 +18,8 @@
 //   4. outputs expected value, band (expected +- band_k sigma, in the series' unit) and score.
 // `agileReference` computes the same in TypeScript (float64): training uses it for features,
 // tests compare it with ONNX Runtime's output.
-import { GraphBuilder, medianOf } from '../onnx/builder.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import { medianOf } from '../stats.js';
 import type { GraphSpec } from '../onnx/graph.js';
 
 export interface AgileParams {
@@ -113,10 +114,7 @@ export function agileGraph(p: AgileParams, metadata?: Record<string, string>): G
   const med3 = g.unsqueeze(med, [2]);
   const scale3 = g.unsqueeze(scale, [2]);
   const expected = g.add(med3, g.mul(scale3, g.slice(pred, 2, n - 1, n)));
-  g.flat(expected, 'expected');
-  const half = g.mul(g.mul(sigma, scale3), g.scalar(p.bandK));
-  g.flat(g.sub(expected, half), 'lower');
-  g.flat(g.add(expected, half), 'upper');
+  g.band(expected, g.mul(g.mul(sigma, scale3), g.scalar(p.bandK)));
   return g.spec(
     'tier2-agile',
     {

@@ -8,6 +8,7 @@
 // robust sigmas counts linearly, not squared: the anomalies a training series still holds pull
 // little) and a small ridge penalty (lags that carry nothing stay near 0).
 import { mulberry32 } from '../../../../shared-schemas/src/runtime/index.js';
+import { fillGaps, quantileOf, seededSubsample } from '../stats.js';
 import { agileReference, agileWindow, AGILE_DEFAULTS, checkAgileParams } from './model.js';
 import type { AgileParams } from './model.js';
 
@@ -51,19 +52,6 @@ function windows(x: Float64Array, t: number, W: number, P: number, seasonal: boo
   return { xw, xs: seasonal ? x.subarray(t - P - W + 1, t - P + 1) : xw };
 }
 
-function filled(values: Float64Array): Float64Array {
-  const out = Float64Array.from(values);
-  let last = NaN;
-  for (let i = 0; i < out.length; i++) {
-    if (Number.isFinite(out[i]!)) last = out[i]!;
-    else out[i] = last;
-  }
-  let first = 0;
-  for (const v of out) if (Number.isFinite(v)) { first = v; break; }
-  for (let i = 0; i < out.length && !Number.isFinite(out[i]!); i++) out[i] = first;
-  return out;
-}
-
 /** Solves A w = b (A symmetric positive definite, n x n, row-major) by Gaussian elimination with partial pivoting. */
 export function solve(A: Float64Array, b: Float64Array, n: number): Float64Array {
   const M = Float64Array.from(A);
@@ -92,35 +80,19 @@ export function solve(A: Float64Array, b: Float64Array, n: number): Float64Array
   return w;
 }
 
-function quantile(xs: Float64Array, q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * (s.length - 1))))]!;
-}
-
 export function fitAgile(series: readonly TrainingSeries[], o: AgileTrainOptions = {}): AgileTrainResult {
   const W = o.window ?? AGILE_DEFAULTS.window;
   const P = o.order ?? AGILE_DEFAULTS.order;
   const base: AgileParams = { ...AGILE_DEFAULTS, window: W, order: P, ar: new Array<number>(P).fill(0), sar: new Array<number>(P + 1).fill(0) };
   checkAgileParams(base);
-  const xs = series.map((s) => filled(s.values));
+  const xs = series.map((s) => fillGaps(s.values));
   const rows: Row[] = [];
   xs.forEach((x, s) => {
     const per = series[s]!.period;
     for (let t = W - 1; t < x.length; t++) rows.push({ s, t, seasonal: per > 0 && t - per - W + 1 >= 0 });
   });
   if (rows.length < 10 * (2 * P + 2)) throw new RangeError(`too little training data: ${rows.length} rows of ${W} values (need ${10 * (2 * P + 2)})`);
-  const rnd = seededRandom(o.seed ?? 1);
-  const maxRows = o.maxRows ?? 200_000;
-  if (rows.length > maxRows) {
-    // Partial Fisher-Yates: a seeded subsample, then back in series/time order.
-    for (let i = 0; i < maxRows; i++) {
-      const j = i + Math.floor(rnd() * (rows.length - i));
-      [rows[i], rows[j]] = [rows[j]!, rows[i]!];
-    }
-    rows.length = maxRows;
-    rows.sort((a, b) => a.s - b.s || a.t - b.t);
-  }
+  seededSubsample(rows, o.maxRows ?? 200_000, o.seed ?? 1);
   // Features in z units, as the graph computes them for the newest position.
   const F = 2 * P + 2; // P lags, P+1 seasonal lags, bias
   const X = new Float64Array(rows.length * F);
@@ -161,7 +133,7 @@ export function fitAgile(series: readonly TrainingSeries[], o: AgileTrainOptions
       res[i] = y[i]! - p;
     }
     const abs = Float64Array.from(res, Math.abs);
-    const sigma = Math.max(1.4826 * quantile(abs, 0.5), 1e-6);
+    const sigma = Math.max(1.4826 * quantileOf(abs, 0.5), 1e-6);
     const delta = 1.345 * sigma;
     for (let i = 0; i < rows.length; i++) weights[i] = Math.abs(res[i]!) <= delta ? 1 : delta / Math.abs(res[i]!);
   }
@@ -177,7 +149,7 @@ export function fitAgile(series: readonly TrainingSeries[], o: AgileTrainOptions
     const { xw, xs: xsw } = windows(xs[r.s]!, r.t, W, series[r.s]!.period, r.seasonal);
     rs[i] = agileReference(params, xw, xsw, r.seasonal).r;
   });
-  params.k = Math.max(quantile(rs, o.kQuantile ?? 0.95), 1e-3);
+  params.k = Math.max(quantileOf(rs, o.kQuantile ?? 0.95), 1e-3);
   checkAgileParams(params);
   let sa = 0;
   let ss = 0;
@@ -186,7 +158,7 @@ export function fitAgile(series: readonly TrainingSeries[], o: AgileTrainOptions
     ss += e * e;
   }
   const rQuantiles: Record<string, number> = {};
-  for (const q of [0.5, 0.9, 0.99, 0.995, 0.999]) rQuantiles[String(q)] = quantile(rs, q);
+  for (const q of [0.5, 0.9, 0.99, 0.995, 0.999]) rQuantiles[String(q)] = quantileOf(rs, q);
   return {
     params,
     metrics: { rows: rows.length, seasonalRows: rows.filter((r) => r.seasonal).length, series: series.length, mae: sa / rows.length, rmse: Math.sqrt(ss / rows.length), rQuantiles },

@@ -137,11 +137,10 @@ export class ChainConfirmer implements FrameConsumer {
     s.count++;
   }
 
-  /** The last n values, oldest first (n <= size, n <= count). */
-  private last(s: SeriesState, n: number, skip = 0): Float64Array {
-    const out = new Float64Array(n);
+  /** Writes the last n values before the newest `skip`, oldest first, into out at offset (n <= size, n <= count). */
+  private copyLast<A extends Float32Array | Float64Array>(s: SeriesState, out: A, n: number, skip = 0, offset = 0): A {
     const end = s.count - skip;
-    for (let i = 0; i < n; i++) out[i] = s.values[(end - n + i) % this.size]!;
+    for (let i = 0; i < n; i++) out[offset + i] = s.values[(end - n + i) % this.size]!;
     return out;
   }
 
@@ -156,7 +155,7 @@ export class ChainConfirmer implements FrameConsumer {
     const held = Math.min(s.count, this.size);
     const minSamples = this.o.minSamples ?? 96;
     if (s.count >= minSamples && (s.profiledAt === 0 || s.count - s.profiledAt >= (this.o.profileEvery ?? 500))) {
-      const p = profileSeries(this.last(s, held), { minSamples, maxPeriod: Math.min(this.o.maxPeriod ?? 160, Math.floor(held / 3)) });
+      const p = profileSeries(this.copyLast(s, new Float64Array(held), held), { minSamples, maxPeriod: Math.min(this.o.maxPeriod ?? 160, Math.floor(held / 3)) });
       s.route = p.route;
       s.period = p.period ?? 0;
       s.profiledAt = s.count;
@@ -228,9 +227,9 @@ export class ChainConfirmer implements FrameConsumer {
     const W = p.window;
     const held = Math.min(s.count, this.size);
     if (held < W) return undefined;
-    const x = Float32Array.from(this.last(s, W));
+    const x = this.copyLast(s, new Float32Array(W), W);
     const P = s.period;
-    if (P > 0 && held >= P + W) return { x, xs: Float32Array.from(this.last(s, W, P)), seasonal: Float32Array.of(1) };
+    if (P > 0 && held >= P + W) return { x, xs: this.copyLast(s, new Float32Array(W), W, P), seasonal: Float32Array.of(1) };
     return { x, xs: x, seasonal: Float32Array.of(0) };
   }
 
@@ -240,10 +239,10 @@ export class ChainConfirmer implements FrameConsumer {
     const held = Math.min(s.count, this.size);
     if (held < L) return undefined;
     const cycles = new Float32Array((C + 1) * L);
-    cycles.set(this.last(s, L), 0);
+    this.copyLast(s, cycles, L);
     const P = s.period;
     const seasonal = P > 0 && held >= C * P + L;
-    if (seasonal) for (let c = 1; c <= C; c++) cycles.set(this.last(s, L, c * P), c * L);
+    if (seasonal) for (let c = 1; c <= C; c++) this.copyLast(s, cycles, L, c * P, c * L);
     return { cycles, seasonal: Float32Array.of(seasonal ? 1 : 0) };
   }
 

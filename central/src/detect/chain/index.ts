@@ -2,7 +2,8 @@
 // online and batched, the novelty stage, and the chain's decision per row.
 export { CHAIN_DEFAULTS, chainScores } from './chain.js';
 export type { ChainParams, ChainResult, StageDecision } from './chain.js';
-export { fillGaps, onlineProfile, scoreTiersOnline } from './online.js';
+export { onlineProfile, scoreTiersOnline } from './online.js';
+export { fillGaps } from '../stats.js';
 export type { OnlineOptions, TierScores, TierSessions } from './online.js';
 export { NoveltyRecord } from './novelty.js';
 export { ChainConfirmer } from './confirmer.js';

@@ -9,6 +9,7 @@ import { OnnxRuntime } from '../onnx/index.js';
 import type { AgileParams } from '../agile/model.js';
 import type { RobustParams } from '../robust/model.js';
 import { NoveltyRecord } from './novelty.js';
+import { fillGaps } from '../stats.js';
 
 type Session = Awaited<ReturnType<OnnxRuntime['session']>>;
 
@@ -37,21 +38,6 @@ export interface TierScores {
   route: Route[];
   /** Period used by each row (0: none). */
   period: Int32Array;
-}
-
-/** Carries the last finite value over gaps (and the first finite one back to the start). */
-export function fillGaps(values: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(values.length);
-  let last = NaN;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (Number.isFinite(v)) last = v;
-    out[i] = last;
-  }
-  let first = NaN;
-  for (let i = 0; i < out.length; i++) if (Number.isFinite(out[i]!)) { first = out[i]!; break; }
-  for (let i = 0; i < out.length && !Number.isFinite(out[i]!); i++) out[i] = Number.isFinite(first) ? first : 0;
-  return out;
 }
 
 /** Route and period of every row, from profiles of the rows before it (inclusive). */

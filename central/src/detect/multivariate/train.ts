@@ -4,7 +4,7 @@
 // directions that explain `variance` of the total (at most metrics - 1), and k_score as the
 // 99th percentile of the training windows' r.
 import { seededRandom } from '../agile/train.js';
-import { medianOf } from '../onnx/builder.js';
+import { medianOf } from '../stats.js';
 import { checkMultivariateParams, multivariateReference } from './model.js';
 import type { MultivariateParams } from './model.js';
 

@@ -80,15 +80,14 @@ export class GraphBuilder {
     return this.op('Reshape', [x, this.int64([-1])], undefined, out);
   }
 
+  /** The outputs `expected`, `lower` and `upper` ([batch]) from an expectation and a band half-width. */
+  band(expected: string, half: string): void {
+    this.flat(expected, 'expected');
+    this.flat(this.sub(expected, half), 'lower');
+    this.flat(this.add(expected, half), 'upper');
+  }
+
   spec(name: string, io: Pick<GraphSpec, 'inputs' | 'outputs'>, metadata?: Record<string, string>): GraphSpec {
     return { name, ...io, nodes: [...this.nodes], initializers: [...this.inits], ...(metadata ? { metadata } : {}) };
   }
-}
-
-/** Median of a plain array (the TypeScript references mirror the graphs' medians). */
-export function medianOf(xs: ArrayLike<number>): number {
-  const s = Float64Array.from(xs).sort();
-  const n = s.length;
-  if (n === 0) return NaN;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }

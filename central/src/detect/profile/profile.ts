@@ -13,6 +13,8 @@
 // which follows level shifts quickly. Every decision carries its reasons, for the anomaly's
 // evidence. Non-finite values are gaps: skipped, counted. O(n x maxLag) time, O(n) memory.
 
+import { medianOf } from '../stats.js';
+
 export type Route = 'tier1' | 'agile' | 'robust' | 'both';
 
 export interface ProfileOptions {
@@ -50,13 +52,6 @@ export interface SeriesProfile {
   reasons: string[];
 }
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 export function profileSeries(values: ArrayLike<number>, o: ProfileOptions = {}): SeriesProfile {
   const n = values.length;
   const minSamples = o.minSamples ?? 96;
@@ -79,8 +74,8 @@ export function profileSeries(values: ArrayLike<number>, o: ProfileOptions = {})
   // Noise: MAD of first differences (consecutive finite values) / sqrt(2), scaled to a std.
   const diffs: number[] = [];
   for (let i = 1; i < samples; i++) diffs.push(xs[i]! - xs[i - 1]!);
-  const dMed = median(diffs);
-  const noise = (1.4826 * median(diffs.map((d) => Math.abs(d - dMed)))) / Math.SQRT2;
+  const dMed = medianOf(diffs);
+  const noise = (1.4826 * medianOf(diffs.map((d) => Math.abs(d - dMed)))) / Math.SQRT2;
 
   // Trend: least squares over the step index.
   let st = 0;
@@ -153,7 +148,7 @@ export function profileSeries(values: ArrayLike<number>, o: ProfileOptions = {})
     const block: number[] = [];
     for (let i = start; i < start + w; i++) if (!Number.isNaN(r[i]!)) block.push(r[i]!);
     if (block.length < w / 2) continue;
-    const m = median(block);
+    const m = medianOf(block);
     if (prev !== undefined && noise > 0 && Math.abs(m - prev) > sig * noise) shifts++;
     prev = m;
   }

@@ -14,9 +14,11 @@
 //   4. scores the newest value's remainder (value - level - trend - season) against the robust
 //      spread of the row's earlier remainders, like Agile: r (capped at 1,000) and r / (r + k).
 // Outputs: expected value, band and score. `robustReference` is the same in TypeScript.
-import { GraphBuilder, medianOf } from '../onnx/builder.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import { medianOf } from '../stats.js';
 import type { GraphSpec } from '../onnx/graph.js';
 import { checkNovelty } from '../agile/model.js';
+import type { AgileRow } from '../agile/model.js';
 
 export interface RobustParams {
   /** Window length L (L-1 a multiple of 4: the history splits into quarters). */
@@ -77,10 +79,7 @@ export function robustGraph(p: RobustParams, metadata?: Record<string, string>):
   g.flat(g.div(r, g.add(r, g.scalar(p.k))), 'score');
   g.flat(r, 'r');
   const expected = g.add(lv0, g.slice(fit, 2, L - 1, L));
-  g.flat(expected, 'expected');
-  const half = g.mul(sigma, g.scalar(p.bandK));
-  g.flat(g.sub(expected, half), 'lower');
-  g.flat(g.add(expected, half), 'upper');
+  g.band(expected, g.mul(sigma, g.scalar(p.bandK)));
   return g.spec(
     'tier3-robust',
     {
@@ -94,13 +93,8 @@ export function robustGraph(p: RobustParams, metadata?: Record<string, string>):
   );
 }
 
-export interface RobustRow {
-  expected: number;
-  lower: number;
-  upper: number;
-  score: number;
-  r: number;
-}
+/** One row's output: the same fields as Agile's. */
+export type RobustRow = AgileRow;
 
 /** The model's output for one row, in float64. `cycles` is row-major [C+1][L]. */
 export function robustReference(p: RobustParams, cycles: ArrayLike<number>, seasonal: boolean): RobustRow {

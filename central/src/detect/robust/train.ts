@@ -2,7 +2,7 @@
 // so training calibrates it - k, the remainder r at which the window score is 0.5, is the
 // `kQuantile` quantile of r over the training rows - and reports how the model fits them.
 // Deterministic (seeded subsample, fixed order).
-import { seededRandom } from '../agile/train.js';
+import { fillGaps, quantileOf, seededSubsample } from '../stats.js';
 import type { TrainingSeries } from '../agile/train.js';
 import { checkRobustParams, robustReference, ROBUST_DEFAULTS } from './model.js';
 import type { RobustParams } from './model.js';
@@ -28,27 +28,13 @@ export function fitRobust(series: readonly TrainingSeries[], o: RobustTrainOptio
   const L = params.window;
   const C = params.cycles;
   const rows: Array<{ s: number; t: number; seasonal: boolean }> = [];
-  const xs = series.map((s) => {
-    const out = Float64Array.from(s.values);
-    let last = 0;
-    for (let i = 0; i < out.length; i++) (Number.isFinite(out[i]!) ? (last = out[i]!) : (out[i] = last));
-    return out;
-  });
+  const xs = series.map((s) => fillGaps(s.values));
   xs.forEach((x, s) => {
     const P = series[s]!.period;
     for (let t = L - 1; t < x.length; t++) rows.push({ s, t, seasonal: P > 0 && t - C * P - L + 1 >= 0 });
   });
   if (rows.length < 100) throw new RangeError(`too little training data: ${rows.length} rows of ${L} values (need 100)`);
-  const maxRows = o.maxRows ?? 50_000;
-  if (rows.length > maxRows) {
-    const rnd = seededRandom(o.seed ?? 1);
-    for (let i = 0; i < maxRows; i++) {
-      const j = i + Math.floor(rnd() * (rows.length - i));
-      [rows[i], rows[j]] = [rows[j]!, rows[i]!];
-    }
-    rows.length = maxRows;
-    rows.sort((a, b) => a.s - b.s || a.t - b.t);
-  }
+  seededSubsample(rows, o.maxRows ?? 50_000, o.seed ?? 1);
   const cycles = new Float64Array((C + 1) * L);
   const rs = new Float64Array(rows.length);
   rows.forEach((r, i) => {
@@ -61,8 +47,7 @@ export function fitRobust(series: readonly TrainingSeries[], o: RobustTrainOptio
     }
     rs[i] = robustReference(params, cycles, r.seasonal).r;
   });
-  const sorted = Float64Array.from(rs).sort();
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]!;
+  const q = (p: number) => quantileOf(rs, p);
   params.k = Math.max(q(o.kQuantile ?? 0.75), 1e-3);
   checkRobustParams(params);
   const rQuantiles: Record<string, number> = {};
