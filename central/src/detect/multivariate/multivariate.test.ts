@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../agile/index.js';
 import { runGraph } from '../testing/onnx.js';
-import { checkMultivariateParams, fitMultivariate, multivariateGraph, multivariateReference } from './index.js';
+import { bundleWidth, checkMultivariateBundle, checkMultivariateParams, fitMultivariate, multivariateGraph, multivariateReference } from './index.js';
 
 const METRICS = ['requests_per_s', 'cpu_ratio', 'latency_ms', 'errors_per_s'];
 
@@ -35,16 +35,57 @@ describe('Tier-3 multivariate model', () => {
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(([105, 0.21, 72, 1][i]! - params.center[i]!) / params.scale[i]!) < 2.5, `${METRICS[i]} alone looks normal`);
   });
 
-  it('the ONNX graph gives the reference output for a batch', async () => {
-    const rows = windows(50, 3);
-    rows[7] = [105, 0.21, 72, 1];
-    const x = Float32Array.from(rows.flat());
-    const out = await runGraph(multivariateGraph(params), { x: { data: x, dims: [rows.length, 4] } });
-    rows.forEach((row, b) => {
-      const ref = multivariateReference(params, Float32Array.from(row));
-      assert.ok(Math.abs(out['score']![b]! - ref.score) < 1e-4 && Math.abs(out['r']![b]! - ref.r) < 1e-3 * Math.max(1, ref.r), `row ${b}`);
-      for (let i = 0; i < 4; i++) assert.ok(Math.abs(out['contribution']![b * 4 + i]! - ref.contribution[i]!) < 1e-3 * Math.max(1, ref.contribution[i]!));
+  it('one graph scores rows of several services (different widths and k) in one batch, as the reference does', async () => {
+    const rnd = seededRandom(11);
+    // A second service with 6 metrics, two of them following a third; a third with 2.
+    const six = Array.from({ length: 1500 }, () => {
+      const a = rnd() * 10;
+      const b = rnd();
+      return [a, 2 * a + 0.1 * rnd(), b, 5 - a + 0.1 * rnd(), 100 * rnd(), b * 3];
     });
+    const two = Array.from({ length: 500 }, () => {
+      const a = 1 + rnd();
+      return [a, 10 * a + rnd()];
+    });
+    const bundle = {
+      services: [
+        { service: 'api', params },
+        { service: 'db', params: fitMultivariate(['m0', 'm1', 'm2', 'm3', 'm4', 'm5'], six, { seed: 1 }).params },
+        { service: 'cache', params: fitMultivariate(['hits', 'bytes'], two, { seed: 1 }).params },
+      ],
+    };
+    const width = bundleWidth(bundle).metrics;
+    assert.equal(width, 6);
+    const rows: Array<{ svc: number; x: number[] }> = [];
+    for (let i = 0; i < 90; i++) {
+      const svc = i % 3;
+      const src = svc === 0 ? windows(1, 100 + i)[0]! : svc === 1 ? six[i]! : two[i]!;
+      // Every fifth row breaks its service's relations.
+      const x = i % 5 === 0 ? src.map((v, j) => (j % 2 === 0 ? v * 1.7 : v * 0.4)) : src;
+      rows.push({ svc, x });
+    }
+    rows[7] = { svc: 0, x: [105, 0.21, 72, 1] };
+    const x = new Float32Array(rows.length * width);
+    rows.forEach((r, b) => x.set(r.x, b * width));
+    const out = await runGraph(multivariateGraph(bundle), { x: { data: x, dims: [rows.length, width] }, svc: { data: Float32Array.from(rows.map((r) => r.svc)), dims: [rows.length, 1] } });
+    let high = 0;
+    rows.forEach((row, b) => {
+      const ref = multivariateReference(bundle.services[row.svc]!.params, Float32Array.from(row.x));
+      if (ref.score > 0.5) high++;
+      assert.ok(Math.abs(out['score']![b]! - ref.score) < 1e-4, `row ${b} score ${out['score']![b]} vs ${ref.score}`);
+      assert.ok(Math.abs(out['r']![b]! - ref.r) < 1e-3 * Math.max(1, ref.r), `row ${b} r`);
+      assert.ok(Math.abs(out['share']![b]! - ref.share) < 1e-3, `row ${b} share`);
+      // The top metric agrees unless two metrics carry (nearly) the same error.
+      if (ref.share > 0.01 && ref.contribution.filter((c) => c > ref.contribution[ref.top]! * 0.999).length === 1) assert.equal(out['top']![b], ref.top, `row ${b} top`);
+    });
+    assert.ok(high >= 10, `the broken rows score high (${high})`);
+  });
+
+  it('refuses bundles it cannot score, naming the service', () => {
+    assert.throws(() => multivariateGraph({ services: [] }), /1\.\.4096 services/);
+    assert.throws(() => checkMultivariateBundle({ services: [{ service: 'a', params }, { service: 'a', params }] }), /service "a" appears twice/);
+    assert.throws(() => checkMultivariateBundle({ services: [{ service: 'a', params: { ...params, kScore: -1 } }] }), /services\[0\] \(a\): multivariate scale and kScore must be > 0/);
+    assert.throws(() => checkMultivariateParams({ ...params, metrics: ['a', 'a', 'b', 'c'] }), /distinct/);
   });
 
   it('training is deterministic and refuses too little data or bad parameters', () => {
