@@ -52,15 +52,39 @@ describe('training jobs', () => {
     });
   }
 
+  it('multivariate: trains one model per service on a simulator run, up to its first fault only, reproducibly', async () => {
+    const { loadScenarioFile, runScenario, shippedScenariosDir } = await import('../scenario/index.js');
+    const { readFile } = await import('node:fs/promises');
+    const run = join(dir, 'sim', 'ob-cpu-hog');
+    await runScenario(await loadScenarioFile(join(shippedScenariosDir(), 'ob-cpu-hog.yaml')), run);
+    const truth = JSON.parse(await readFile(join(run, 'ground-truth.json'), 'utf8')) as { faults: Array<{ onsetMs: number }> };
+    const opts = { tier: 'multivariate' as const, head: 1, seed: 1, maxPeriod: 400, actor: 'test', data: [join(dir, 'sim')] };
+    const one = await train({ ...opts, out: join(dir, 'reg-mv-1') });
+    const two = await train({ ...opts, out: join(dir, 'reg-mv-2') });
+    assert.equal(one.version.sha256, two.version.sha256, 'same runs, same model bytes');
+    assert.equal(one.version.tier, 'multivariate');
+    const bundle = one.version.metadata.params as unknown as { services: Array<{ service: string; params: { metrics: string[] } }> };
+    assert.ok(bundle.services.some((s) => s.service === 'productcatalog'), 'productcatalog has a model');
+    assert.equal(one.files, bundle.services.length);
+    for (const s of bundle.services) assert.ok(s.params.metrics.every((m) => m.startsWith('sim_service_')), `${s.service}: live series names`);
+    // Rows up to 30 steps before the fault's onset (1h30m into a run of 10 s steps).
+    const end = Math.floor((truth.faults[0]!.onsetMs - Date.parse('2024-03-04T08:00:00Z')) / 10_000) - 30;
+    assert.deepEqual(one.version.metadata.training.sources, [`ob-cpu-hog/metrics.csv (rows 0..${end})`]);
+    assert.equal(one.rows, end * bundle.services.length);
+    const half = await train({ ...opts, head: 0.25, out: join(dir, 'reg-mv-1') });
+    assert.deepEqual(half.version.metadata.training.sources, [`ob-cpu-hog/metrics.csv (rows 0..${Math.floor(0.25 * 1080)})`], '--head cuts earlier than the fault');
+    await assert.rejects(train({ ...opts, data: [join(dir, 'a')], out: join(dir, 'reg-mv-3') }), /no simulator run \(a folder with metrics.csv\) under/);
+  });
+
   it('the CLI: --help, a bad tier, a bad fraction, a folder without CSV files', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'simulators/train/cli.ts', ...args], { cwd: repoRoot, encoding: 'utf8' });
     const help = run('--help');
     assert.equal(help.status, 0);
-    assert.match(help.stdout, /agile \(Tier-2\) or robust \(Tier-3\)/);
+    assert.match(help.stdout, /agile \(Tier-2\), robust \(Tier-3\) or multivariate \(Tier-3\)/);
     assert.match(help.stdout, /--head <fraction>/);
     const bad = run('zzz', '--data', dir, '--out', join(dir, 'x'));
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /<tier> must be agile or robust \(got "zzz"\)/);
+    assert.match(bad.stderr, /<tier> must be agile, robust or multivariate \(got "zzz"\)/);
     const frac = run('agile', '--data', dir, '--out', join(dir, 'x'), '--head', '2');
     assert.notEqual(frac.status, 0);
     assert.match(frac.stderr, /must be a fraction in \(0, 1\]/);

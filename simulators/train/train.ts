@@ -5,6 +5,9 @@
 // model, and register the ONNX file with its metadata (inputs, parameters, data digest,
 // metrics) in the model registry as a new shadow version. Seeded and reproducible: the same
 // files and options give the same model bytes.
+//
+// The multivariate tier trains on simulator runs instead (folders with `metrics.csv`, see
+// multivariate.ts): one model per service over its metrics, all in one bundle version.
 import { createHash } from 'node:crypto';
 import { agileGraph, fitAgile } from '../../central/src/detect/agile/index.js';
 import type { TrainingSeries } from '../../central/src/detect/agile/index.js';
@@ -13,7 +16,9 @@ import type { GraphSpec } from '../../central/src/detect/onnx/index.js';
 import { profileSeries } from '../../central/src/detect/profile/index.js';
 import { FilesystemArtifactStore, ModelRegistry } from '../../central/src/detect/registry/index.js';
 import type { ModelTier, ModelVersion } from '../../central/src/detect/registry/index.js';
+import { multivariateGraph } from '../../central/src/detect/multivariate/index.js';
 import { fitRobust, robustGraph } from '../../central/src/detect/robust/index.js';
+import { fitBundle, loadServiceWindows } from './multivariate.js';
 import { listNabFiles, readNabSeries, ReplayInputError } from '../replay/index.js';
 
 export interface TrainOptions {
@@ -59,12 +64,29 @@ export async function loadTrainingSeries(dirs: readonly string[], head: number, 
 }
 
 export async function train(o: TrainOptions, onFile?: (path: string) => void): Promise<TrainSummary> {
-  const { series, digest, sources } = await loadTrainingSeries(o.data, o.head, o.maxPeriod, onFile);
   let spec: GraphSpec;
   let params: Record<string, unknown>;
   let metrics: Record<string, unknown>;
   let rows: number;
+  let count: number;
+  let digest: string;
+  let sources: string[];
   const options = { head: o.head, seed: o.seed, maxPeriod: o.maxPeriod };
+  if (o.tier === 'multivariate') {
+    const data = await loadServiceWindows(o.data, o.head, onFile);
+    ({ digest, sources } = data);
+    const r = fitBundle(data.services, o.seed);
+    spec = multivariateGraph(r.bundle, { tier: 'multivariate', data_digest: digest });
+    params = { ...r.bundle };
+    metrics = r.metrics;
+    rows = r.rows;
+    count = r.bundle.services.length;
+    return register(o, spec, params, metrics, rows, count, digest, sources, options);
+  }
+  const loaded = await loadTrainingSeries(o.data, o.head, o.maxPeriod, onFile);
+  const series = loaded.series;
+  ({ digest, sources } = loaded);
+  count = series.length;
   if (o.tier === 'agile') {
     const r = fitAgile(series, { seed: o.seed });
     spec = agileGraph(r.params, { tier: 'agile', data_digest: digest });
@@ -78,6 +100,20 @@ export async function train(o: TrainOptions, onFile?: (path: string) => void): P
     metrics = r.metrics;
     rows = r.metrics.rows;
   }
+  return register(o, spec, params, metrics, rows, count, digest, sources, options);
+}
+
+async function register(
+  o: TrainOptions,
+  spec: GraphSpec,
+  params: Record<string, unknown>,
+  metrics: Record<string, unknown>,
+  rows: number,
+  count: number,
+  digest: string,
+  sources: string[],
+  options: Record<string, unknown>,
+): Promise<TrainSummary> {
   const registry = new ModelRegistry(new FilesystemArtifactStore(o.out));
   const version = await registry.register(
     o.tier,
@@ -86,11 +122,11 @@ export async function train(o: TrainOptions, onFile?: (path: string) => void): P
       inputs: spec.inputs.map((i) => ({ name: i.name, dims: [...i.dims] })),
       outputs: spec.outputs.map((i) => ({ name: i.name, dims: [...i.dims] })),
       params,
-      training: { dataDigest: digest, series: series.length, rows, seed: o.seed, options, sources },
+      training: { dataDigest: digest, series: count, rows, seed: o.seed, options, sources },
       metrics,
       note: `npm run train -- ${o.tier} ${o.data.map((d) => `--data ${d}`).join(' ')} --head ${o.head} --seed ${o.seed}`,
     },
     o.actor,
   );
-  return { version, files: series.length, rows };
+  return { version, files: count, rows };
 }

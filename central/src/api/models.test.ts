@@ -12,6 +12,8 @@ import { until } from '../../../edge-agent/src/testing/index.js';
 import { resolveCentralConfig } from '../config/config.js';
 import { AGILE_DEFAULTS, agileGraph, agileReference } from '../detect/agile/index.js';
 import type { AgileParams } from '../detect/agile/index.js';
+import { fitMultivariate, multivariateGraph } from '../detect/multivariate/index.js';
+import type { MultivariateBundle } from '../detect/multivariate/index.js';
 import { encodeOnnxModel } from '../detect/onnx/index.js';
 import { CentralService } from '../service/service.js';
 
@@ -150,5 +152,41 @@ describe('model registry through the API, with hot reload', () => {
     assert.equal(none.status, 409);
     assert.match(none.body.message, /no production model/);
     assert.equal(await served(), 1, 'nothing refused changed what serves');
+  });
+
+  it('multivariate: nothing serves until a bundle is promoted; promote, rollback and a broken version through the API', async () => {
+    const mvServed = async () => ((await call('GET', '/api/v1/models', 'read')).body.serving.tiers.multivariate as Array<{ version: number; stage: string }>).find((m) => m.stage === 'production')?.version;
+    assert.equal(await mvServed(), undefined, 'no built-in multivariate model');
+    const meta = (bundle: unknown, spec: { inputs: ReadonlyArray<{ name: string; dims: ReadonlyArray<number | string> }>; outputs: ReadonlyArray<{ name: string; dims: ReadonlyArray<number | string> }> }) => ({ inputs: spec.inputs.map((i) => ({ ...i, dims: [...i.dims] })), outputs: spec.outputs.map((i) => ({ ...i, dims: [...i.dims] })), params: { ...(bundle as object) }, training: { dataDigest: 'sha256:test', series: 1, rows: 1, seed: 1, options: {}, sources: [] }, metrics: {} });
+    const rows = Array.from({ length: 200 }, (_, i) => [i % 17, 2 * (i % 17) + (i % 3), (i * 7) % 11]);
+    const bundles: MultivariateBundle[] = [1, 2].map((seed) => ({ services: [{ service: 'cart', params: fitMultivariate(['a', 'b', 'c'], rows, { seed, components: seed }).params }] }));
+    const ids: number[] = [];
+    for (const b of bundles) {
+      const spec = multivariateGraph(b);
+      ids.push((await central.models.register('multivariate', encodeOnnxModel(spec), meta(b, spec), 'test')).version);
+    }
+    for (const id of ids) assert.equal((await call('POST', `/api/v1/models/multivariate/${id}/promote`, 'admin', { to: 'production' })).status, 200);
+    await until(async () => (await mvServed()) === ids[1], 'the second bundle serving');
+    const m = central.modelServer!.model('multivariate')!;
+    assert.equal(m.services?.get('cart'), 0);
+    const out = await m.batcher.submit({ x: Float32Array.of(3, 6, 21), svc: Float32Array.of(0) });
+    assert.ok(out['score']! > 0 && out['score']! < 1);
+    assert.equal((await call('POST', '/api/v1/models/multivariate/rollback', 'admin')).status, 200);
+    await until(async () => (await mvServed()) === ids[0], 'rolled back to the first bundle');
+    // A version whose parameters are not a bundle: the reload fails, the served bundle stays.
+    const spec = multivariateGraph(bundles[0]!);
+    const bad = await central.models.register('multivariate', encodeOnnxModel(spec), meta({ services: [{ service: 'cart', params: { ...bundles[0]!.services[0]!.params, k: 0 } }] }, spec), 'test');
+    assert.equal((await call('POST', `/api/v1/models/multivariate/${bad.version}/promote`, 'admin', { to: 'production' })).status, 200);
+    await until(async () => /aiops_central_model_reload_failures_total(\{[^}]*\})? [1-9]/.test(await (await fetch(`${api}/metrics`)).text()), 'the broken version refused by the serving side');
+    assert.equal(central.modelServer!.model('multivariate')?.version, ids[0], 'the last good bundle keeps serving');
+    // The broken tier does not hold the others back: an agile promotion still takes effect.
+    assert.equal(await served(), 1);
+    const params: AgileParams = { ...AGILE_DEFAULTS, ar: [0.7, 0, 0, 0, 0, 0], k: 5 };
+    const aspec = agileGraph(params);
+    const v3 = await central.models.register('agile', encodeOnnxModel(aspec), meta(params, aspec), 'test');
+    assert.equal((await call('POST', `/api/v1/models/agile/${v3.version}/promote`, 'admin', { to: 'production' })).status, 200);
+    await until(async () => (await served()) === v3.version, 'a new agile version serving while the multivariate tier fails');
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    assert.match(metrics, /aiops_central_model_serving\{[^}]*tier="agile"[^}]*stage="production"[^}]*version="1"\} 0/, 'the replaced version is no longer reported as serving');
   });
 });

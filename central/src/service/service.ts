@@ -132,7 +132,8 @@ export class CentralService {
         this.add('detect/dynamic-xy', detector);
         if (this.modelServer) {
           const cs = settings('detect/chain');
-          this.confirmer = new ChainConfirmer({ server: this.modelServer, next: detector, logger: cs.logger, metrics: cs.metrics });
+          const chain = config.models.chain;
+          this.confirmer = new ChainConfirmer({ server: this.modelServer, next: detector, logger: cs.logger, metrics: cs.metrics, threshold: chain.threshold, multivariateThreshold: chain.multivariate_threshold, episodeHold: chain.episode_hold });
         }
         if (bus) {
           const cs = settings('detect/features');

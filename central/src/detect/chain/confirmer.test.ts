@@ -12,6 +12,8 @@ import { SelfMetrics, silentLogger, systemClock, metricSum } from '../../../../s
 import type { IngestedFrame } from '../../component.js';
 import { seededRandom } from '../agile/index.js';
 import { DynamicXyDetector, validateDetectionConfig } from '../dynamic-xy/index.js';
+import { fitMultivariate, multivariateGraph } from '../multivariate/index.js';
+import { encodeOnnxModel } from '../onnx/index.js';
 import { FilesystemArtifactStore, ModelRegistry } from '../registry/index.js';
 import { ModelServer, modelsConfigSchema } from '../serving/index.js';
 import { ChainConfirmer } from './index.js';
@@ -24,10 +26,12 @@ describe('chain confirmer in front of the X-Y detector', () => {
   let dir: string;
   let server: ModelServer;
   let self: SelfMetrics;
+  let registry: ModelRegistry;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aiops-chain-'));
     self = new SelfMetrics();
-    server = new ModelServer({ id: 'detect/models', logger: silentLogger(), metrics: self.forComponent('detect/models'), clock: systemClock, dataDir: dir }, modelsConfigSchema.parse({ onnx: { execution_providers: ['cpu'] }, batching: { latency_budget: 1 } }), new ModelRegistry(new FilesystemArtifactStore(join(dir, 'models'))));
+    registry = new ModelRegistry(new FilesystemArtifactStore(join(dir, 'models')));
+    server = new ModelServer({ id: 'detect/models', logger: silentLogger(), metrics: self.forComponent('detect/models'), clock: systemClock, dataDir: dir }, modelsConfigSchema.parse({ onnx: { execution_providers: ['cpu'] }, batching: { latency_budget: 1 } }), registry);
     await server.start();
   });
   after(async () => {
@@ -99,6 +103,57 @@ describe('chain confirmer in front of the X-Y detector', () => {
     assert.equal(r.chain.tracked, 1);
     assert.equal(r.chain.forget((t, l) => t === 'default' && l['service'] === 'cart'), 1);
     assert.equal(r.chain.tracked, 0);
+    await r.detector.shutdown();
+  });
+
+  it('a promoted multivariate bundle flags a service window whose metrics left their relation, on the metric carrying the error; ordinary windows pass', async () => {
+    const r = await rig();
+    assert.equal(server.model('multivariate'), undefined, 'no multivariate model until one is trained and promoted');
+    // checkout: CPU and latency follow the load. Two instances (hosts) share the model.
+    const names = ['sim_service_cpu_cores', 'sim_service_latency_p95_seconds', 'sim_service_requests_per_second'];
+    const rnd = seededRandom(9);
+    const normal = (): number[] => {
+      const load = 100 + 80 * rnd();
+      return [0.002 * load + 0.02 * rnd(), 0.02 + 0.0003 * load + 0.003 * rnd(), load];
+    };
+    const train = Array.from({ length: 2000 }, normal);
+    const { params } = fitMultivariate(names, train, { seed: 1 });
+    const bundle = { services: [{ service: 'checkout', params }] };
+    const spec = multivariateGraph(bundle);
+    const v = await registry.register('multivariate', encodeOnnxModel(spec), { inputs: spec.inputs.map((i) => ({ name: i.name, dims: [...i.dims] })), outputs: spec.outputs.map((o) => ({ name: o.name, dims: [...o.dims] })), params: { ...bundle }, training: { dataDigest: 'sha256:test', series: 1, rows: 2000, seed: 1, options: {}, sources: [] }, metrics: {} }, 'test');
+    await registry.promote('multivariate', v.version, 'production', 'test');
+    await server.reload();
+    assert.equal(server.model('multivariate')?.version, v.version, 'hot reload picked the bundle up');
+    const frame = (w: number, hosts: Array<{ host: string; x: number[] }>): IngestedFrame => ({
+      tenant: 'default',
+      agentId: 'mv',
+      sequence: 100_000 + w,
+      windowStartMs: T0 + w * STEP,
+      windowEndMs: T0 + (w + 1) * STEP,
+      rows: hosts.flatMap(({ host, x }) => x.map((v, k) => ({ labels: { __name__: names[k]!, service: 'checkout', host }, row: { count: 10, min: v, max: v, mean: v, std: 0, last: v, p50: v, p95: v, tier1MaxScore: 0, flags: 0, bandLower: 0, bandUpper: 0 } }))),
+    });
+    for (let w = 0; w < 200; w++) await r.chain.consumeFrame(frame(w, [{ host: 'h1', x: normal() }, { host: 'h2', x: normal() }]));
+    assert.equal(await metricSum(r.metrics, 'aiops_central_multivariate_windows_total', { outcome: 'normal' }) + (await metricSum(r.metrics, 'aiops_central_multivariate_windows_total', { outcome: 'anomaly' })), 400);
+    const normalAnomalies = await metricSum(r.metrics, 'aiops_central_multivariate_windows_total', { outcome: 'anomaly' });
+    // k_score is the training windows' 99th percentile: about 1% of ordinary windows score above 0.5.
+    assert.ok(normalAnomalies <= 12, `ordinary windows: ${normalAnomalies} of 400 flagged`);
+    assert.equal(r.alerts.filter((a) => a.annotations['tier3_multivariate_score'] !== undefined && a.status === 'firing').length, normalAnomalies);
+    const before = r.alerts.length;
+    // h2 at a light load with the CPU of a heavy one: each value seen before, never together.
+    await r.chain.consumeFrame(frame(200, [{ host: 'h1', x: normal() }, { host: 'h2', x: [0.002 * 175, 0.02 + 0.0003 * 105, 105] }]));
+    const fired = r.alerts.slice(before).filter((a) => a.status === 'firing');
+    assert.equal(fired.length, 1, 'one alert: the broken window of h2');
+    const a = fired[0]!;
+    assert.equal(a.labels['host'], 'h2');
+    assert.equal(a.labels['metric'], 'sim_service_cpu_cores');
+    assert.equal(a.annotations['tier3_multivariate_metric'], 'sim_service_cpu_cores');
+    assert.equal(a.annotations['tier3_multivariate_service'], 'checkout');
+    assert.equal(a.annotations['tier3_multivariate_model'], `multivariate v${v.version}`);
+    assert.ok(Number(a.annotations['tier3_multivariate_score']) >= 0.5);
+    // A window missing one of the model's metrics is not scored (counted).
+    const partial = frame(201, [{ host: 'h1', x: normal() }]);
+    await r.chain.consumeFrame({ ...partial, rows: partial.rows.slice(1) });
+    assert.equal(await metricSum(r.metrics, 'aiops_central_multivariate_windows_total', { outcome: 'incomplete' }), 1);
     await r.detector.shutdown();
   });
 });

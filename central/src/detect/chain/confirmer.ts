@@ -16,6 +16,14 @@
 // as does everything when the models cannot score (refused, failed: counted, logged once per
 // minute), so detection degrades to Tier-1 rather than stopping.
 //
+// Multivariate (Tier-3, when a trained bundle is in production): the rows of one frame that
+// belong to one instance of a service the bundle knows (same labels apart from `__name__`) form
+// that service's window; when every metric of the service's model is there, the window is
+// scored in the same batch as the frame's other rows. A window scoring at least
+// `multivariateThreshold` is an anomaly in its own right - the metrics' relation broke, whether
+// or not a single series shows it: the row of the metric carrying most of the error gets the
+// ANOMALY flag (so the X-Y rule counts it) and the evidence (score, metric, share, model).
+//
 // Canary: series in the canary share are scored by the canary model when one is promoted.
 // Shadows: every shadow model scores the same rows; their scores are recorded in
 // aiops_central_model_shadow_score and never change a flag.
@@ -28,6 +36,7 @@ import type { AgileParams } from '../agile/index.js';
 import { profileSeries } from '../profile/index.js';
 import type { Route } from '../profile/index.js';
 import type { RobustParams } from '../robust/index.js';
+import type { MultivariateBundle } from '../multivariate/index.js';
 import type { LoadedModel, ModelServer } from '../serving/index.js';
 import { chainScores, CHAIN_DEFAULTS } from './chain.js';
 import type { ChainParams } from './chain.js';
@@ -43,6 +52,8 @@ export interface ConfirmerOptions {
   chain?: ChainParams;
   /** Windows kept per series. Default 512. */
   history?: number;
+  /** Multivariate score at which a service window is an anomaly. Default 0.5 (the score of the training windows' 99th percentile error). */
+  multivariateThreshold?: number;
   /** Windows a confirmation holds for the series' following Tier-1 flags, extended by each. Default 30. */
   episodeHold?: number;
   /** Series tracked at most; beyond, new series pass unchanged (counted). Default 100,000. */
@@ -69,6 +80,14 @@ interface SeriesState {
 
 const TRIGGER = FeatureFlags.ANOMALY | FeatureFlags.BAND_BREACH;
 
+type Row = IngestedFrame['rows'][number];
+
+/** A service window the multivariate model found anomalous: which row gets the flag, and why. */
+interface MultivariateHit {
+  row: number;
+  evidence: Record<string, string>;
+}
+
 export class ChainConfirmer implements FrameConsumer {
   private readonly series = new Map<string, SeriesState>();
   private readonly size: number;
@@ -79,6 +98,7 @@ export class ChainConfirmer implements FrameConsumer {
   private readonly untracked: BoundCounter;
   private readonly failures: BoundCounter;
   private readonly shadowScore;
+  private readonly mvWindows: BoundCounter;
   private lastFailureLog = 0;
 
   constructor(private readonly o: ConfirmerOptions) {
@@ -90,6 +110,7 @@ export class ChainConfirmer implements FrameConsumer {
     this.vetoed = m.counter('aiops_central_chain_unconfirmed_flags_total', 'Tier-1 flags the chain did not confirm (cleared before the X-Y rule).');
     this.untracked = m.counter('aiops_central_chain_untracked_rows_total', 'Rows of series beyond the chain\'s series limit (passed on with their Tier-1 flags).');
     this.failures = m.counter('aiops_central_chain_failures_total', 'Rows the models could not score (passed on with their Tier-1 flags).');
+    this.mvWindows = m.counter('aiops_central_multivariate_windows_total', 'Service windows the multivariate model saw, by outcome (normal, anomaly, incomplete: a metric of the model missing from the frame).', ['outcome']);
     this.shadowScore = m.histogram('aiops_central_model_shadow_score', 'Window scores of shadow models (recorded, never alerting).', [0.1, 0.25, 0.5, 0.75, 0.9, 0.99], ['tier', 'version']);
   }
 
@@ -99,11 +120,100 @@ export class ChainConfirmer implements FrameConsumer {
   }
 
   async consumeFrame(frame: IngestedFrame): Promise<void> {
+    const hits = this.multivariate(frame);
     const pending = frame.rows.map((r) => this.confirm(frame.tenant, r));
-    // Every row of the frame is submitted by now (confirm submits before its first await).
+    // Every row of the frame is submitted by now (confirm and multivariate submit before their first await).
     this.o.server.flush();
     const rows = await Promise.all(pending);
+    for (const h of await hits) {
+      const r = rows[h.row]!;
+      rows[h.row] = { ...r, row: { ...r.row, flags: r.row.flags | FeatureFlags.ANOMALY }, evidence: { ...r.evidence, ...h.evidence } };
+    }
     await this.o.next.consumeFrame({ ...frame, rows });
+  }
+
+  /** Scores the frame's complete service windows with the multivariate bundle (production and shadows). */
+  private async multivariate(frame: IngestedFrame): Promise<MultivariateHit[]> {
+    const model = this.o.server.model('multivariate');
+    const shadows = this.o.server.shadows('multivariate');
+    if (model === undefined && shadows.length === 0) return [];
+    const scored: Array<Promise<MultivariateHit | undefined>> = [];
+    for (const m of [...(model ? [model] : []), ...shadows]) {
+      const bundle = m.params as MultivariateBundle;
+      const width = Math.max(...bundle.services.map((x) => x.params.metrics.length));
+      const windows = new Map<string, { svc: number; rows: Int32Array }>();
+      frame.rows.forEach((r, i) => {
+        const service = r.labels['service'];
+        const svc = service === undefined ? undefined : m.services?.get(service);
+        if (svc === undefined) return;
+        const at = bundle.services[svc]!.params.metrics.indexOf(r.labels['__name__'] ?? '');
+        if (at < 0) return;
+        const { __name__: _, ...instance } = r.labels;
+        const key = JSON.stringify(Object.entries(instance).sort(([a], [b]) => (a < b ? -1 : 1)));
+        let w = windows.get(key);
+        if (w === undefined) {
+          w = { svc, rows: new Int32Array(bundle.services[svc]!.params.metrics.length).fill(-1) };
+          windows.set(key, w);
+        }
+        w.rows[at] = i;
+      });
+      for (const w of windows.values()) {
+        const p = bundle.services[w.svc]!;
+        const x = new Float32Array(width);
+        let complete = true;
+        w.rows.forEach((i, k) => {
+          const v = i < 0 ? NaN : frame.rows[i]!.row.mean;
+          if (!Number.isFinite(v)) complete = false;
+          x[k] = v;
+        });
+        if (!complete) {
+          if (m.stage === 'production') this.mvWindows.inc(1, { outcome: 'incomplete' });
+          continue;
+        }
+        const out = m.batcher.submit({ x, svc: Float32Array.of(w.svc) });
+        if (m.stage === 'shadow') {
+          scored.push(out.then((o) => void this.shadowScore.observe(o['score']!, { tier: m.tier, version: String(m.version) }), () => undefined));
+          continue;
+        }
+        scored.push(
+          out.then(
+            (o) => {
+              const score = o['score']!;
+              const anomaly = score >= (this.o.multivariateThreshold ?? 0.5);
+              this.mvWindows.inc(1, { outcome: anomaly ? 'anomaly' : 'normal' });
+              if (!anomaly) return undefined;
+              const top = Math.min(p.params.metrics.length - 1, Math.max(0, Math.round(o['top']!)));
+              return {
+                row: w.rows[top]!,
+                evidence: {
+                  tier3_multivariate_score: score.toFixed(3),
+                  tier3_multivariate_threshold: String(this.o.multivariateThreshold ?? 0.5),
+                  tier3_multivariate_service: p.service,
+                  tier3_multivariate_metric: p.params.metrics[top]!,
+                  tier3_multivariate_share: o['share']!.toFixed(3),
+                  tier3_multivariate_model: `multivariate v${m.version}`,
+                  chain_decision: 'tier3-multivariate: the service\'s metrics left their usual relation',
+                },
+              };
+            },
+            (err: Error) => {
+              this.failed(err);
+              return undefined;
+            },
+          ),
+        );
+      }
+    }
+    return (await Promise.all(scored)).filter((h): h is MultivariateHit => h !== undefined);
+  }
+
+  private failed(err: Error): void {
+    this.failures.inc();
+    const now = Date.now();
+    if (now - this.lastFailureLog > 60_000) {
+      this.lastFailureLog = now;
+      this.o.logger.warn({ err: err.message }, 'Tier-2/3 could not score rows: they pass on with their Tier-1 flags');
+    }
   }
 
   prime(tenant: string, history: ReadonlyArray<{ labels: Labels; windows: ReadonlyArray<{ windowStartMs: number; windowEndMs: number; row: IngestedFrame['rows'][number]['row'] }> }>): number {
@@ -144,7 +254,7 @@ export class ChainConfirmer implements FrameConsumer {
     return out;
   }
 
-  private async confirm(tenant: string, r: IngestedFrame['rows'][number]): Promise<IngestedFrame['rows'][number]> {
+  private async confirm(tenant: string, r: Row): Promise<Row> {
     const key = featureRecordKey(tenant, r.labels);
     const s = this.state(tenant, r.labels, key);
     if (s === undefined) {
@@ -213,12 +323,7 @@ export class ChainConfirmer implements FrameConsumer {
       }
       return { ...r, evidence };
     } catch (err) {
-      this.failures.inc();
-      const now = Date.now();
-      if (now - this.lastFailureLog > 60_000) {
-        this.lastFailureLog = now;
-        this.o.logger.warn({ err: (err as Error).message }, 'Tier-2/3 could not score rows: they pass on with their Tier-1 flags');
-      }
+      this.failed(err as Error);
       return r;
     }
   }

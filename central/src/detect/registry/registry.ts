@@ -17,7 +17,7 @@ import { CodedError } from '../../../../shared-schemas/src/runtime/index.js';
 import { ArtifactError } from './artifacts.js';
 import type { ArtifactStore } from './artifacts.js';
 
-export const MODEL_TIERS = ['agile', 'robust'] as const;
+export const MODEL_TIERS = ['agile', 'robust', 'multivariate'] as const;
 export type ModelTier = (typeof MODEL_TIERS)[number];
 export const STAGES = ['shadow', 'canary', 'production', 'retired'] as const;
 export type Stage = (typeof STAGES)[number];

@@ -22,6 +22,18 @@ export const modelsConfigSchema = z
     onnx: onnxConfigSchema.prefault({}),
     /** Share of the series (by a hash of the series key) scored by the canary model, 0..1. */
     canary_fraction: z.number().min(0).max(1).default(0.1),
+    /** The chain in the detect path (ChainConfirmer). */
+    chain: z
+      .object({
+        /** Chain score a Tier-1 flag needs to be confirmed (NAB's standard optimum, bench/RESULTS.md). */
+        threshold: z.number().min(0).max(1).default(0.224),
+        /** Multivariate score at which a service window is an anomaly by itself. */
+        multivariate_threshold: z.number().gt(0).max(1).default(0.5),
+        /** Windows a confirmation holds for the series' following Tier-1 flags. */
+        episode_hold: z.number().int().min(0).max(100_000).default(30),
+      })
+      .strict()
+      .prefault({}),
     batching: z
       .object({
         /** Rows per ONNX run at most. */

@@ -3,7 +3,9 @@
 // when a stage changes (hot reload: the registry's revision is checked every reload_interval;
 // new sessions are opened before the old ones are drained and released, so scoring never
 // stops). A tier with no production model serves its built-in model (version 0: the default
-// parameters, untrained), so detection works from the first start.
+// parameters, untrained), so detection works from the first start. The multivariate tier has no
+// built-in model (it is learnt from each service's own metrics): it serves nothing until a
+// trained bundle is promoted.
 //
 // Reported: the log line at each load, `aiops_central_model_serving{tier,stage,version} 1` for
 // what serves now, reload counts and failures; `status()` for the API.
@@ -15,6 +17,8 @@ import type { AgileParams } from '../agile/index.js';
 import { encodeOnnxModel, OnnxRuntime } from '../onnx/index.js';
 import { checkRobustParams, ROBUST_DEFAULTS, robustGraph } from '../robust/index.js';
 import type { RobustParams } from '../robust/index.js';
+import { bundleWidth, checkMultivariateBundle, MULTIVARIATE_OUTPUTS } from '../multivariate/index.js';
+import type { MultivariateBundle } from '../multivariate/index.js';
 import { MODEL_TIERS } from '../registry/index.js';
 import type { ModelRegistry, ModelTier } from '../registry/index.js';
 import { Batcher } from './batcher.js';
@@ -29,9 +33,11 @@ export interface LoadedModel {
   stage: ServingStage;
   /** 'registry' or 'builtin' (version 0). */
   source: 'registry' | 'builtin';
-  params: AgileParams | RobustParams;
+  params: AgileParams | RobustParams | MultivariateBundle;
   batcher: Batcher;
   session: Session;
+  /** Multivariate: each service's index in the bundle (the `svc` input). */
+  services?: ReadonlyMap<string, number>;
 }
 
 export interface ServingStatus {
@@ -41,7 +47,13 @@ export interface ServingStatus {
   tiers: Record<ModelTier, Array<{ version: number; stage: ServingStage; source: 'registry' | 'builtin' }>>;
 }
 
-function inputsOf(tier: ModelTier, p: AgileParams | RobustParams): Array<{ name: string; shape: number[] }> {
+function inputsOf(tier: ModelTier, p: AgileParams | RobustParams | MultivariateBundle): Array<{ name: string; shape: number[] }> {
+  if (tier === 'multivariate') {
+    return [
+      { name: 'x', shape: [bundleWidth(p as MultivariateBundle).metrics] },
+      { name: 'svc', shape: [1] },
+    ];
+  }
   if (tier === 'agile') {
     const a = p as AgileParams;
     return [
@@ -61,6 +73,8 @@ export class ModelServer implements Component {
   private rt: OnnxRuntime | undefined;
   private models: LoadedModel[] = [];
   private revision = '';
+  /** The revision whose reload failed last (logged once). */
+  private failedRevision = '';
   private loadedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
@@ -137,59 +151,92 @@ export class ModelServer implements Component {
     return this.loading;
   }
 
+  /**
+   * Tiers are loaded one by one: a version that cannot be loaded (unreadable, invalid
+   * parameters, refused by the runtime) keeps its tier on the models it served before, while the
+   * other tiers take their changes. The failing revision is retried every reload interval (a
+   * transient read error heals) and logged once.
+   */
   private async doReload(): Promise<void> {
     const rt = this.rt;
     if (!rt) return;
     let revision: string;
     try {
       revision = await this.registry.revision();
-      if (revision === this.revision) return;
-      const next: LoadedModel[] = [];
+    } catch (err) {
+      this.failures.inc();
+      this.settings.logger.error({ err: (err as Error).message }, 'model registry unreadable: the models loaded before keep serving');
+      throw err;
+    }
+    if (revision === this.revision) return;
+    const next: LoadedModel[] = [];
+    const reuse = new Set<LoadedModel>();
+    const failed: string[] = [];
+    let changed = false;
+    for (const tier of MODEL_TIERS) {
       const opened: LoadedModel[] = [];
-      const reuse = new Set<LoadedModel>();
+      const tierNext: LoadedModel[] = [];
+      const tierReuse: LoadedModel[] = [];
       try {
-        for (const tier of MODEL_TIERS) {
-          const s = await this.registry.serving(tier);
-          const wanted: Array<{ version: number; stage: ServingStage }> = [];
-          wanted.push({ version: s.production ?? 0, stage: 'production' });
-          if (s.canary !== undefined) wanted.push({ version: s.canary, stage: 'canary' });
-          for (const v of s.shadow) wanted.push({ version: v, stage: 'shadow' });
-          for (const w of wanted) {
-            const had = this.models.find((m) => m.tier === tier && m.version === w.version);
-            if (had) {
-              reuse.add(had);
-              next.push({ ...had, stage: w.stage });
-              continue;
-            }
-            const m = await this.open(rt, tier, w.version, w.stage);
-            opened.push(m);
-            next.push(m);
+        const s = await this.registry.serving(tier);
+        const wanted: Array<{ version: number; stage: ServingStage }> = [];
+        if (s.production !== undefined || tier !== 'multivariate') wanted.push({ version: s.production ?? 0, stage: 'production' });
+        if (s.canary !== undefined) wanted.push({ version: s.canary, stage: 'canary' });
+        for (const v of s.shadow) wanted.push({ version: v, stage: 'shadow' });
+        for (const w of wanted) {
+          const had = this.models.find((m) => m.tier === tier && m.version === w.version);
+          if (had) {
+            tierReuse.push(had);
+            tierNext.push({ ...had, stage: w.stage });
+            continue;
           }
+          const m = await this.open(rt, tier, w.version, w.stage);
+          opened.push(m);
+          tierNext.push(m);
         }
       } catch (err) {
         await this.release(opened);
-        throw err;
+        failed.push(`${tier}: ${(err as Error).message}`);
+        for (const m of this.models.filter((x) => x.tier === tier)) {
+          reuse.add(m);
+          next.push(m);
+        }
+        continue;
       }
-      const old = this.models.filter((m) => !reuse.has(m));
-      this.models = next;
-      this.revision = revision;
-      this.loadedAt = this.settings.clock.now();
-      this.reloads.inc();
-      for (const m of old) this.serving.set(0, { tier: m.tier, stage: m.stage, version: String(m.version) });
-      for (const m of next) this.serving.set(1, { tier: m.tier, stage: m.stage, version: String(m.version) });
-      this.settings.logger.info({ revision, models: next.map((m) => `${m.tier}:${m.version}(${m.stage}${m.source === 'builtin' ? ', built-in' : ''})`) }, 'models loaded');
-      await this.release(old);
-    } catch (err) {
-      this.failures.inc();
-      this.settings.logger.error({ err: (err as Error).message }, 'model reload failed: the models loaded before keep serving');
-      throw err;
+      const before = this.models.filter((m) => m.tier === tier).map((m) => `${m.version}:${m.stage}`).join(',');
+      if (opened.length > 0 || tierNext.map((m) => `${m.version}:${m.stage}`).join(',') !== before) changed = true;
+      for (const m of tierReuse) reuse.add(m);
+      next.push(...tierNext);
     }
+    if (failed.length > 0) {
+      this.failures.inc();
+      if (this.failedRevision !== revision) {
+        this.failedRevision = revision;
+        this.settings.logger.error({ revision, errors: failed }, 'model reload failed for a tier: its models loaded before keep serving (retried every reload interval)');
+      }
+    } else {
+      this.revision = revision;
+    }
+    if (!changed) return;
+    const old = this.models.filter((m) => !reuse.has(m));
+    for (const m of this.models) this.serving.set(0, { tier: m.tier, stage: m.stage, version: String(m.version) });
+    this.models = next;
+    this.loadedAt = this.settings.clock.now();
+    this.reloads.inc();
+    for (const m of next) this.serving.set(1, { tier: m.tier, stage: m.stage, version: String(m.version) });
+    this.settings.logger.info({ revision, models: next.map((m) => `${m.tier}:${m.version}(${m.stage}${m.source === 'builtin' ? ', built-in' : ''})`) }, 'models loaded');
+    await this.release(old);
   }
 
   private async open(rt: OnnxRuntime, tier: ModelTier, version: number, stage: ServingStage): Promise<LoadedModel> {
-    let params: AgileParams | RobustParams;
+    let params: AgileParams | RobustParams | MultivariateBundle;
     let bytes: Uint8Array;
-    if (version === 0) {
+    if (tier === 'multivariate') {
+      const meta = await this.registry.get(tier, version);
+      params = meta.metadata.params as unknown as MultivariateBundle;
+      checkMultivariateBundle(params);
+      bytes = await this.registry.model(tier, version);
+    } else if (version === 0) {
       params = tier === 'agile' ? AGILE_DEFAULTS : ROBUST_DEFAULTS;
       bytes = encodeOnnxModel(tier === 'agile' ? agileGraph(params as AgileParams) : robustGraph(params as RobustParams));
     } else {
@@ -204,14 +251,15 @@ export class ModelServer implements Component {
     const batcher = new Batcher({
       session,
       inputs: inputsOf(tier, params),
-      outputs: ['expected', 'lower', 'upper', 'score', 'r'],
+      outputs: tier === 'multivariate' ? MULTIVARIATE_OUTPUTS : ['expected', 'lower', 'upper', 'score', 'r'],
       maxBatch: b.max_batch,
       maxQueue: b.max_queue,
       latencyBudgetMs: b.latency_budget,
       metrics: this.settings.metrics,
       labels: { tier, version: String(version) },
     });
-    return { tier, version, stage, source: version === 0 ? 'builtin' : 'registry', params, batcher, session };
+    const services = tier === 'multivariate' ? new Map((params as MultivariateBundle).services.map((x, i) => [x.service, i] as const)) : undefined;
+    return { tier, version, stage, source: version === 0 ? 'builtin' : 'registry', params, batcher, session, ...(services ? { services } : {}) };
   }
 
   private async release(models: readonly LoadedModel[]): Promise<void> {
