@@ -3,11 +3,14 @@
 // For each model and batch size (1, 64, 1,024, 16,384 series-windows per run): runs for about
 // a second per round on random inputs (the graphs' cost does not depend on the values), rounds
 // interleaved across cases; reports the median series-windows per second over rounds and the
-// p99 latency of one run (a batch) pooled over rounds.
+// p99 latency of one run (a batch) pooled over rounds. The multivariate row is a bundle of 50
+// services with 9 metrics each (the simulators' service metrics); one of its rows is one
+// service window (9 series-windows).
 import { parseArgs } from 'node:util';
 import { SelfMetrics, silentLogger, systemClock } from '../shared-schemas/src/runtime/index.js';
 import { AGILE_DEFAULTS, agileGraph } from '../central/src/detect/agile/index.js';
 import { encodeOnnxModel, OnnxRuntime, onnxConfigSchema } from '../central/src/detect/onnx/index.js';
+import { fitMultivariate, multivariateGraph } from '../central/src/detect/multivariate/index.js';
 import { ROBUST_DEFAULTS, robustGraph } from '../central/src/detect/robust/index.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, provider: { type: 'string', default: 'cpu' }, 'round-ms': { type: 'string', default: '1000' }, help: { type: 'boolean', short: 'h' } } });
@@ -22,9 +25,23 @@ const rt = await OnnxRuntime.open({ id: 'bench', logger: silentLogger(), metrics
 const W = AGILE_DEFAULTS.window;
 const L = ROBUST_DEFAULTS.window;
 const C = ROBUST_DEFAULTS.cycles;
+const SERVICES = 50;
+const MV_METRICS = 9;
+let mvSeed = 7;
+const mvRnd = () => ((mvSeed = (Math.imul(mvSeed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const bundle = {
+  services: Array.from({ length: SERVICES }, (_, s) => {
+    const rows = Array.from({ length: 400 }, () => {
+      const load = 100 * mvRnd();
+      return Array.from({ length: MV_METRICS }, (_, m) => (m % 3 === 0 ? load * (m + 1) : 0) + 10 * mvRnd());
+    });
+    return { service: `svc-${s}`, params: fitMultivariate(Array.from({ length: MV_METRICS }, (_, m) => `m${m}`), rows, { seed: 1 }).params };
+  }),
+};
 const models = {
   'tier2 agile': { session: await rt.session(encodeOnnxModel(agileGraph(AGILE_DEFAULTS))), inputs: [['x', [W]], ['xs', [W]], ['seasonal', [1]]] as Array<[string, number[]]> },
   'tier3 robust': { session: await rt.session(encodeOnnxModel(robustGraph(ROBUST_DEFAULTS))), inputs: [['cycles', [C + 1, L]], ['seasonal', [1]]] as Array<[string, number[]]> },
+  [`tier3 multivariate (${SERVICES} services x ${MV_METRICS} metrics; rows = service windows)`]: { session: await rt.session(encodeOnnxModel(multivariateGraph(bundle))), inputs: [['x', [MV_METRICS]], ['svc', [1]]] as Array<[string, number[]]> },
 };
 const sizes = [1, 64, 1024, 16384];
 let seed = 1;
@@ -35,7 +52,8 @@ for (const [name, m] of Object.entries(models)) {
     const f: Record<string, ReturnType<typeof OnnxRuntime.tensor>> = {};
     for (const [input, shape] of m.inputs) {
       const n = b * shape.reduce((x, y) => x * y, 1);
-      f[input] = OnnxRuntime.tensor(input === 'seasonal' ? Float32Array.from({ length: b }, (_, i) => i % 2) : Float32Array.from({ length: n }, rnd), [b, ...shape]);
+      const data = input === 'seasonal' ? Float32Array.from({ length: b }, (_, i) => i % 2) : input === 'svc' ? Float32Array.from({ length: b }, (_, i) => i % SERVICES) : Float32Array.from({ length: n }, rnd);
+      f[input] = OnnxRuntime.tensor(data, [b, ...shape]);
     }
     feeds.set(`${name}/${b}`, f);
   }
