@@ -152,7 +152,10 @@ function checkWorkloads(name: string, objs: Obj[]): void {
       if (central) {
         assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 8080 }, `${at}: readiness on /readyz:8080`);
         assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 8080 }, `${at}: liveness on /healthz:8080`);
-        assert.deepEqual(c.envFrom, [{ configMapRef: { name: 'aiops-external' } }], `${at}: external endpoints from aiops-external`);
+        assert.deepEqual(c.envFrom?.[0], { configMapRef: { name: 'aiops-external' } }, `${at}: external endpoints from aiops-external`);
+        // The pods that read or write the model registry (api: promote; detect: serve) share its bucket.
+        const registryPod = /^aiops-central-(api|detect)/.test(String(w.metadata!.name));
+        assert.deepEqual((c.envFrom ?? []).slice(1), registryPod ? [{ secretRef: { name: 'aiops-models-s3', optional: true } }] : [], `${at}: the registry bucket's credentials (optional Secret) exactly where the registry is used`);
       }
       const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
       assert.equal(nonRoot, true, `${at}/${c.name}: runAsNonRoot`);

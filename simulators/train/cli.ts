@@ -28,7 +28,9 @@ const program = new Command()
   )
   .argument('<tier>', 'agile (Tier-2), robust (Tier-3) or multivariate (Tier-3)')
   .requiredOption('--data <dir>', 'folder of NAB-format CSV files (agile, robust) or of simulator runs (multivariate); repeat for more', (v: string, prev: string[]) => [...prev, v], [] as string[])
-  .requiredOption('--out <dir>', 'model registry folder (central: <data_dir>/models)')
+  .requiredOption('--out <registry>', 'model registry: a folder (central: <data_dir>/models) or s3://bucket/prefix (models.registry.s3)')
+  .option('--s3-endpoint <url>', 'S3-compatible endpoint for an s3:// registry (default: AWS S3)')
+  .option('--s3-path-style', 'path-style addressing for an s3:// registry (most S3-compatible stores)')
   .option('--head <fraction>', 'fraction of each file used, from its start (default 0.15; multivariate 1)', fraction)
   .option('--seed <n>', 'seed of the row subsample', int, 1)
   .option('--max-period <steps>', 'longest period looked for', int, 400)
@@ -41,7 +43,7 @@ const program = new Command()
 
 program.parse();
 const [tier] = program.args;
-const o = program.opts<{ data: string[]; out: string; head?: number; seed: number; maxPeriod: number; quiet?: boolean }>();
+const o = program.opts<{ data: string[]; out: string; head?: number; seed: number; maxPeriod: number; quiet?: boolean; s3Endpoint?: string; s3PathStyle?: boolean }>();
 if (tier !== 'agile' && tier !== 'robust' && tier !== 'multivariate') {
   console.error(`train: <tier> must be agile, robust or multivariate (got ${JSON.stringify(tier)})`);
   process.exit(2);
@@ -49,7 +51,8 @@ if (tier !== 'agile' && tier !== 'robust' && tier !== 'multivariate') {
 try {
   const t0 = performance.now();
   const head = o.head ?? (tier === 'multivariate' ? 1 : 0.15);
-  const s = await train({ tier, data: o.data, out: o.out, head, seed: o.seed, maxPeriod: o.maxPeriod, actor: `cli:${userInfo().username}` }, (f) => {
+  const s3 = { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3PathStyle ? { forcePathStyle: true } : {}) };
+  const s = await train({ tier, data: o.data, out: o.out, s3, head, seed: o.seed, maxPeriod: o.maxPeriod, actor: `cli:${userInfo().username}` }, (f) => {
     if (!o.quiet) process.stderr.write(`read ${f}\n`);
   });
   console.log(`registered ${tier} version ${s.version.version} (stage shadow) in ${o.out}: ${s.files} ${tier === 'multivariate' ? 'services' : 'series'}, ${s.rows} rows, data ${s.version.metadata.training.dataDigest.slice(0, 19)}..., ${((performance.now() - t0) / 1000).toFixed(1)} s`);

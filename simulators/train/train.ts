@@ -14,7 +14,8 @@ import type { TrainingSeries } from '../../central/src/detect/agile/index.js';
 import { encodeOnnxModel } from '../../central/src/detect/onnx/index.js';
 import type { GraphSpec } from '../../central/src/detect/onnx/index.js';
 import { profileSeries } from '../../central/src/detect/profile/index.js';
-import { FilesystemArtifactStore, ModelRegistry } from '../../central/src/detect/registry/index.js';
+import { FilesystemArtifactStore, ModelRegistry, S3ArtifactStore } from '../../central/src/detect/registry/index.js';
+import type { ArtifactStore } from '../../central/src/detect/registry/index.js';
 import type { ModelTier, ModelVersion } from '../../central/src/detect/registry/index.js';
 import { multivariateGraph } from '../../central/src/detect/multivariate/index.js';
 import { fitRobust, robustGraph } from '../../central/src/detect/robust/index.js';
@@ -25,8 +26,10 @@ export interface TrainOptions {
   tier: ModelTier;
   /** Folders of NAB-format CSV files (searched recursively). */
   data: string[];
-  /** Registry folder the version is written to. */
+  /** Registry the version is written to: a folder, or s3://bucket/prefix. */
   out: string;
+  /** For an s3:// registry: an S3-compatible endpoint and path-style addressing. */
+  s3?: { endpoint?: string; forcePathStyle?: boolean };
   /** Fraction of each file used, from its start. Default 0.15. */
   head: number;
   seed: number;
@@ -114,7 +117,7 @@ async function register(
   sources: string[],
   options: Record<string, unknown>,
 ): Promise<TrainSummary> {
-  const registry = new ModelRegistry(new FilesystemArtifactStore(o.out));
+  const registry = new ModelRegistry(registryStore(o.out, o.s3));
   const version = await registry.register(
     o.tier,
     encodeOnnxModel(spec),
@@ -129,4 +132,14 @@ async function register(
     o.actor,
   );
   return { version, files: count, rows };
+}
+
+/**
+ * `s3://bucket/prefix` (credentials and region from the AWS SDK's default chain: AWS_REGION,
+ * AWS_ACCESS_KEY_ID, ..., default region us-east-1) or a folder.
+ */
+export function registryStore(out: string, s3: TrainOptions['s3'] = {}): ArtifactStore {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(out);
+  if (!m) return new FilesystemArtifactStore(out);
+  return new S3ArtifactStore({ bucket: m[1]!, prefix: m[2]!.replace(/\/+$/, ''), region: process.env['AWS_REGION'] ?? 'us-east-1', ...(s3.endpoint ? { endpoint: s3.endpoint } : {}), forcePathStyle: s3.forcePathStyle ?? false });
 }

@@ -14,13 +14,12 @@
 // runs in every role. Split roles need the bus (Kafka, issue #6) between them: until then a
 // process must run ingest and detect together (checkRoles says so at start-up).
 import { mkdirSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger, SelfMetrics, Clock } from '../../../shared-schemas/src/runtime/index.js';
 import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, republishAgentConfigs, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
 import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
-import { FilesystemArtifactStore, ModelRegistry } from '../detect/registry/index.js';
-import { ModelServer } from '../detect/serving/index.js';
+import { ModelRegistry } from '../detect/registry/index.js';
+import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
@@ -123,7 +122,7 @@ export class CentralService {
 
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
-      this.models = new ModelRegistry(new FilesystemArtifactStore(config.models.registry.path || join(config.data_dir, 'models')), () => rt.clock.now());
+      this.models = new ModelRegistry(artifactStoreFor(config.models.registry, config.data_dir), () => rt.clock.now());
       this.modelServer = has('detect') && config.models.enabled ? new ModelServer(settings('detect/models'), config.models, this.models) : undefined;
       if (this.modelServer) this.add('detect/models', this.modelServer);
       let detector: DynamicXyDetector | undefined;

@@ -9,7 +9,15 @@ import { ArtifactError, ModelRegistry, S3ArtifactStore } from './index.js';
 import type { S3ArtifactStoreOptions } from './index.js';
 import { runArtifactStoreContract } from './testing/index.js';
 import { startS3 } from './testdata/s3.js';
-import { freePort } from '../../../../edge-agent/src/testing/index.js';
+import { freePort, until } from '../../../../edge-agent/src/testing/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SelfMetrics, silentLogger, systemClock } from '../../../../shared-schemas/src/runtime/index.js';
+import { resolveCentralConfig } from '../../config/config.js';
+import { CentralService } from '../../service/service.js';
+import { AGILE_DEFAULTS, agileGraph } from '../agile/index.js';
+import { encodeOnnxModel } from '../onnx/index.js';
 
 const peer = await startS3();
 const BUCKET = 'aiops-models';
@@ -60,5 +68,73 @@ describe('S3 artifact store', { skip }, () => {
     assert.throws(() => store({ prefix: '/models/' }), /models.registry.s3.prefix/);
     assert.throws(() => store({ prefix: '../x' }), /models.registry.s3.prefix/);
     assert.throws(() => store({ endpoint: 'ftp://x' }), /models.registry.s3.endpoint "ftp:\/\/x" must be an http\(s\) URL/);
+  });
+
+  it('central with models.registry.kind s3: a version registered by a training job elsewhere, promoted over the API, is served (hot reload)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aiops-s3-central-'));
+    const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+    // Central takes credentials from the SDK's default chain, here the environment.
+    process.env['AWS_ACCESS_KEY_ID'] = credentials.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = credentials.secretAccessKey;
+    let central: CentralService | undefined;
+    try {
+      const cfg = resolveCentralConfig({
+        data_dir: join(dir, 'data'),
+        log_level: 'silent',
+        api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
+        mqtt: { mode: 'off' },
+        grpc: { enabled: false },
+        models: { reload_interval: '200ms', onnx: { execution_providers: ['cpu'] }, registry: { kind: 's3', s3: { bucket: BUCKET, prefix: 'central-e2e', endpoint: peer.endpoint, force_path_style: true } } },
+      });
+      central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
+      await central.start();
+      const api = central.endpoints().api!;
+      const admin = (await central.stores.apiKeys.create({ name: 'admin', tenant: 'default', scopes: ['admin'] }, Date.now())).token;
+      // The training job: another process, the same bucket and prefix.
+      const trainer = new ModelRegistry(store({ prefix: 'central-e2e' }));
+      const params = { ...AGILE_DEFAULTS, k: 7 };
+      const spec = agileGraph(params);
+      const v = await trainer.register('agile', encodeOnnxModel(spec), { inputs: spec.inputs.map((i) => ({ name: i.name, dims: [...i.dims] })), outputs: spec.outputs.map((o) => ({ name: o.name, dims: [...o.dims] })), params: { ...params }, training: { dataDigest: 'sha256:x', series: 1, rows: 1, seed: 1, options: {}, sources: [] }, metrics: {} }, 'trainer');
+      const res = await fetch(`${api}/api/v1/models/agile/${v.version}/promote`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'production' }) });
+      assert.equal(res.status, 200, await res.text());
+      await until(() => central!.modelServer!.model('agile')?.version === v.version, 'the promoted version served from the bucket', 30_000);
+      assert.equal((await trainer.get('agile', v.version)).stage, 'production', 'the promotion is in the bucket, seen by the trainer');
+    } finally {
+      await central?.shutdown();
+      if (saved.id === undefined) delete process.env['AWS_ACCESS_KEY_ID'];
+      else process.env['AWS_ACCESS_KEY_ID'] = saved.id;
+      if (saved.secret === undefined) delete process.env['AWS_SECRET_ACCESS_KEY'];
+      else process.env['AWS_SECRET_ACCESS_KEY'] = saved.secret;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the training job writes straight into an s3:// registry (npm run train -- ... --out s3://bucket/prefix)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'aiops-s3-train-'));
+    try {
+      await mkdir(join(dir, 'nab'));
+      const rows = Array.from({ length: 4000 }, (_, i) => `${new Date(Date.UTC(2026, 0, 1) + i * 300_000).toISOString().slice(0, 19).replace('T', ' ')},${40 + 5 * Math.sin((2 * Math.PI * i) / 96) + ((i * 7919) % 101) / 50}`);
+      await writeFile(join(dir, 'nab', 's.csv'), ['timestamp,value', ...rows].join('\n') + '\n');
+      const root = new URL('../../../../', import.meta.url).pathname;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'simulators/train/cli.ts', 'agile', '--data', join(dir, 'nab'), '--out', `s3://${BUCKET}/trained`, '--s3-endpoint', peer.endpoint, '--s3-path-style', '--quiet'], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: 'us-east-1' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /registered agile version 1 \(stage shadow\) in s3:\/\/aiops-models\/trained/);
+      assert.doesNotMatch(r.stdout + r.stderr, /test-secret/, 'the secret is never printed');
+      const v = await new ModelRegistry(store({ prefix: 'trained' })).get('agile', 1);
+      assert.equal(v.stage, 'shadow');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('config: kind s3 needs a bucket, named in the error', () => {
+    assert.throws(() => resolveCentralConfig({ models: { registry: { kind: 's3' } } }), /models\.registry\.s3.*bucket/s);
+    assert.throws(() => resolveCentralConfig({ models: { registry: { kind: 'gcs' } } }), /models\.registry\.kind/);
   });
 });

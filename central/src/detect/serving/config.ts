@@ -4,6 +4,10 @@
 import { z } from 'zod';
 import { duration } from '../../../../shared-schemas/src/runtime/index.js';
 import { onnxConfigSchema } from '../onnx/config.js';
+import { join } from 'node:path';
+import { FilesystemArtifactStore } from '../registry/artifacts.js';
+import type { ArtifactStore } from '../registry/artifacts.js';
+import { checkS3Options, S3ArtifactStore } from '../registry/s3.js';
 
 export const modelsConfigSchema = z
   .object({
@@ -11,12 +15,34 @@ export const modelsConfigSchema = z
     enabled: z.boolean().default(true),
     registry: z
       .object({
-        kind: z.literal('filesystem').default('filesystem'),
-        /** Folder of the registry; empty: <data_dir>/models. */
+        /** filesystem: a folder (one host, or a shared volume); s3: an S3-compatible bucket (several hosts). */
+        kind: z.enum(['filesystem', 's3']).default('filesystem'),
+        /** Folder of the registry (kind filesystem); empty: <data_dir>/models. */
         path: z.string().default(''),
+        /** Bucket and prefix (kind s3). Credentials: the AWS SDK's default chain (environment, web identity, instance role), never this file. */
+        s3: z
+          .object({
+            bucket: z.string().default(''),
+            prefix: z.string().default('models'),
+            region: z.string().min(1).default('us-east-1'),
+            /** An S3-compatible endpoint (http(s)://host:port); empty for AWS S3. */
+            endpoint: z.string().default(''),
+            /** Path-style addressing, which most S3-compatible stores need. */
+            force_path_style: z.boolean().default(false),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .superRefine((r, ctx) => {
+        if (r.kind !== 's3') return;
+        try {
+          checkS3Options({ bucket: r.s3.bucket, prefix: r.s3.prefix, region: r.s3.region, endpoint: r.s3.endpoint });
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: ['s3'], message: `${(err as Error).message} (kind s3 needs models.registry.s3.bucket)` });
+        }
+      }),
     /** How often the serving side checks the registry for a changed stage (hot reload). */
     reload_interval: duration({ min: 100 }).default(10_000),
     onnx: onnxConfigSchema.prefault({}),
@@ -49,3 +75,9 @@ export const modelsConfigSchema = z
   .strict();
 
 export type ModelsConfig = z.output<typeof modelsConfigSchema>;
+
+/** The artifact store a `models.registry` section names. */
+export function artifactStoreFor(r: ModelsConfig['registry'], dataDir: string): ArtifactStore {
+  if (r.kind === 's3') return new S3ArtifactStore({ bucket: r.s3.bucket, prefix: r.s3.prefix, region: r.s3.region, ...(r.s3.endpoint ? { endpoint: r.s3.endpoint } : {}), forcePathStyle: r.s3.force_path_style });
+  return new FilesystemArtifactStore(r.path || join(dataDir, 'models'));
+}

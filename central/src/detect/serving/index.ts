@@ -2,7 +2,7 @@
 // registry (hot reload), its batching, and its config.
 export { Batcher, BatcherError } from './batcher.js';
 export type { BatcherErrorCode, BatcherOptions } from './batcher.js';
-export { modelsConfigSchema } from './config.js';
+export { artifactStoreFor, modelsConfigSchema } from './config.js';
 export type { ModelsConfig } from './config.js';
 export { ModelServer } from './server.js';
 export type { LoadedModel, ServingStage, ServingStatus } from './server.js';
