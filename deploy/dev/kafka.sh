@@ -66,37 +66,7 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 install() {
   command -v "$JAVA" >/dev/null 2>&1 || { apt_install_retried openjdk-17-jre-headless; JAVA=java; }
-  [ -f "$DIST/.complete" ] && return 0
-  command -v mvn >/dev/null 2>&1 || apt_install_retried maven
-  mkdir -p "$DIST_CACHE"
-  # One installer at a time; the others wait, then find it complete.
-  exec 9>"$DIST_CACHE/.lock-$KAFKA_VERSION"
-  flock 9
-  if [ -f "$DIST/.complete" ]; then exec 9>&-; return 0; fi
-  local tmp mvnlog started=$SECONDS
-  tmp="$(mktemp -d "$DIST_CACHE/.install-$KAFKA_VERSION.XXXXXX")"
-  mvnlog="$tmp/mvn.log"
-  log "installing Kafka $KAFKA_VERSION: resolving its jars from Maven Central (first install: may take minutes)"
-  mvn -B -f "$POM" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
-    -DoutputDirectory="$tmp/libs" -DincludeScope=runtime >"$mvnlog" 2>&1 &
-  local mvnpid=$! rc=0
-  while kill -0 "$mvnpid" 2>/dev/null; do
-    sleep 1
-    if [ $(((SECONDS - started) % 10)) -eq 0 ] && kill -0 "$mvnpid" 2>/dev/null; then
-      log "  still resolving ($((SECONDS - started)) s, $(grep -c '^Downloaded from' "$mvnlog" || true) files downloaded)"
-    fi
-  done
-  wait "$mvnpid" || rc=$?
-  if [ "$rc" -ne 0 ] || ! ls "$tmp/libs"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1; then
-    tail -n 30 "$mvnlog" >&2 || true
-    rm -rf "$tmp"
-    die "could not resolve Kafka $KAFKA_VERSION from Maven Central (mvn exit $rc)"
-  fi
-  rm -rf "$DIST"
-  mv "$tmp" "$DIST"
-  touch "$DIST/.complete"
-  exec 9>&-
-  log "installed Kafka $KAFKA_VERSION ($(ls "$LIBS" | wc -l) jars, $(du -sh "$LIBS" | cut -f1)) in $((SECONDS - started)) s: $LIBS"
+  maven_install Kafka "$POM" "$KAFKA_VERSION" "$DIST_CACHE" "kafka_2.13-$KAFKA_VERSION.jar" -Dkafka.version="$KAFKA_VERSION"
 }
 
 free_port() {

@@ -50,6 +50,46 @@ apt_install_retried() { # apt_install_retried PACKAGE: apt_install, tried 6 time
   done
 }
 
+maven_install() { # maven_install NAME POM VERSION DIST_CACHE CHECK_GLOB [-Dprop=value...]: resolves
+  # the POM's runtime dependencies from Maven Central into DIST_CACHE/VERSION/libs once per
+  # machine (flock: parallel callers wait, then find it complete; `.complete` marks success),
+  # with progress every 10 s; dies with Maven's tail when it fails or CHECK_GLOB matches nothing.
+  local name="$1" pom="$2" version="$3" cache="$4" check="$5"
+  shift 5
+  local dist="$cache/$version"
+  [ -f "$dist/.complete" ] && return 0
+  command -v mvn >/dev/null 2>&1 || apt_install_retried maven
+  mkdir -p "$cache"
+  exec 9>"$cache/.lock-$version"
+  flock 9
+  if [ -f "$dist/.complete" ]; then exec 9>&-; return 0; fi
+  local tmp mvnlog started=$SECONDS
+  tmp="$(mktemp -d "$cache/.install-$version.XXXXXX")"
+  mvnlog="$tmp/mvn.log"
+  log "installing $name $version: resolving its jars from Maven Central (first install: may take minutes)"
+  mvn -B -f "$pom" "$@" dependency:copy-dependencies -DoutputDirectory="$tmp/libs" -DincludeScope=runtime >"$mvnlog" 2>&1 &
+  local mvnpid=$! rc=0
+  while kill -0 "$mvnpid" 2>/dev/null; do
+    sleep 1
+    if [ $(((SECONDS - started) % 10)) -eq 0 ] && kill -0 "$mvnpid" 2>/dev/null; then
+      log "  still resolving ($((SECONDS - started)) s, $(grep -c '^Downloaded from' "$mvnlog" || true) files downloaded)"
+    fi
+  done
+  wait "$mvnpid" || rc=$?
+  # shellcheck disable=SC2086 # CHECK_GLOB is a glob on purpose
+  if [ "$rc" -ne 0 ] || ! ls "$tmp/libs"/$check >/dev/null 2>&1; then
+    tail -n 30 "$mvnlog" >&2 || true
+    rm -rf "$tmp"
+    exec 9>&-
+    die "could not resolve $name $version from Maven Central (mvn exit $rc)"
+  fi
+  rm -rf "$dist"
+  mv "$tmp" "$dist"
+  touch "$dist/.complete"
+  exec 9>&-
+  log "installed $name $version ($(ls "$dist/libs" | wc -l) jars, $(du -sh "$dist/libs" | cut -f1)) in $((SECONDS - started)) s: $dist/libs"
+}
+
 pid_alive() { # pid_alive PIDFILE
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
