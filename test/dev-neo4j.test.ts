@@ -2,38 +2,22 @@
 // Central jars, starts a private instance on a free loopback port with a password, answers
 // Bolt with APOC loaded, refuses a wrong password, keeps its data across stop + start, and
 // stops by PID. Under CI=true a server that cannot be started fails the run; elsewhere the
-// suite is skipped with a loud line.
+// suite is skipped with a loud line (startDevPeer).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import neo4j from 'neo4j-driver';
-import { freePort } from '../edge-agent/src/testing/index.js';
+import { startDevPeer } from '../edge-agent/src/testing/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PASSWORD = 'dev-test-password';
-const home = mkdtempSync(join(tmpdir(), 'aiops-dev-neo4j-'));
-let port = 0;
-const script = (action: string) => spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), action], { cwd: root, env: { ...process.env, AIOPS_DEV_HOME: home, NEO4J_PORT: String(port), NEO4J_PASSWORD: PASSWORD }, encoding: 'utf8', timeout: 600_000 });
-let started = false;
-// A port free when picked can be taken before the server binds it: three tries on fresh ports.
-for (let attempt = 1; attempt <= 3 && !started; attempt++) {
-  port = await freePort();
-  const r = script('start');
-  started = r.status === 0;
-  if (!started) process.stderr.write(`deploy/dev/neo4j.sh start failed on port ${port} (attempt ${attempt} of 3):\n${r.stderr.slice(-2000)}\n`);
-}
-if (!started) {
-  if (process.env['CI'] === 'true') throw new Error('deploy/dev/neo4j.sh start failed 3 times (CI=true: a missing real peer fails the test)');
-  process.stderr.write('\n!!!!!!!! SKIPPING the Neo4j dev server test: deploy/dev/neo4j.sh start failed. !!!!!!!!\n\n');
-}
-after(() => {
-  script('stop');
-  rmSync(home, { recursive: true, force: true });
-});
+const peer = await startDevPeer({ script: 'neo4j.sh', suites: 'the Neo4j dev server test', env: (p) => ({ NEO4J_PORT: String(p), NEO4J_PASSWORD: PASSWORD }) });
+const port = peer.port;
+after(() => peer.dispose());
+/** The script again, synchronously, for its exit code and output. */
+const script = (action: string) => spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), action], { cwd: root, env: { ...process.env, AIOPS_DEV_HOME: peer.home, NEO4J_PORT: String(port), NEO4J_PASSWORD: PASSWORD }, encoding: 'utf8', timeout: 600_000 });
 
 async function run<T>(password: string, cypher: string, pick: (r: neo4j.Record) => T): Promise<T[]> {
   const d = neo4j.driver(`bolt://127.0.0.1:${port}`, neo4j.auth.basic('neo4j', password));
@@ -49,7 +33,7 @@ async function run<T>(password: string, cypher: string, pick: (r: neo4j.Record) 
   }
 }
 
-describe('deploy/dev/neo4j.sh', { skip: started ? undefined : 'no Neo4j' }, () => {
+describe('deploy/dev/neo4j.sh', { skip: peer.ok ? undefined : peer.reason }, () => {
   it('serves Bolt on loopback with APOC (what @neo4j/graphql needs), behind the password', async () => {
     assert.deepEqual(await run(PASSWORD, 'RETURN apoc.version() AS v', (r) => r.get('v') as string), ['5.26.19']);
     const [n] = await run(PASSWORD, "SHOW PROCEDURES YIELD name WHERE name STARTS WITH 'apoc' RETURN count(*) AS n", (r) => Number(r.get('n')));
@@ -72,10 +56,10 @@ describe('deploy/dev/neo4j.sh', { skip: started ? undefined : 'no Neo4j' }, () =
   });
 
   it('refuses bad settings with what to fix', () => {
-    const bad = spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), 'start'], { cwd: root, env: { ...process.env, AIOPS_DEV_HOME: home, NEO4J_PORT: '70000' }, encoding: 'utf8' });
+    const bad = spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), 'start'], { cwd: root, env: { ...process.env, AIOPS_DEV_HOME: peer.home, NEO4J_PORT: '70000' }, encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /NEO4J_PORT must be a port number \(got '70000'\)/);
-    const short = spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), 'start'], { cwd: root, env: { ...process.env, AIOPS_DEV_HOME: home, NEO4J_PORT: String(port), NEO4J_PASSWORD: 'short' }, encoding: 'utf8' });
+    const short = spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), 'start'], { cwd: root, env: { ...process.env, AIOPS_DEV_HOME: peer.home, NEO4J_PORT: String(port), NEO4J_PASSWORD: 'short' }, encoding: 'utf8' });
     assert.match(short.stderr, /NEO4J_PASSWORD must have at least 8 characters/);
     const usage = spawnSync('bash', [join(root, 'deploy/dev/neo4j.sh'), 'frobnicate'], { cwd: root, encoding: 'utf8' });
     assert.equal(usage.status, 2);

@@ -142,3 +142,6 @@ export async function runLifecycleContract(make: () => Component): Promise<void>
   await b.shutdown();
   assert.ok(true);
 }
+
+export { startDevPeer } from './dev-peer.js';
+export type { DevPeer, DevPeerOptions } from './dev-peer.js';
