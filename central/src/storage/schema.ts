@@ -303,6 +303,34 @@ CREATE TABLE bus_offsets (
 ) WITHOUT ROWID;
 `;
 
+// The embedded topology store (issue #8): declared and discovered nodes and edges per tenant,
+// with first and last sighting; properties as a JSON object of scalars.
+const TOPOLOGY = `
+CREATE TABLE topology_nodes (
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  origin TEXT NOT NULL CHECK (origin IN ('declared', 'discovered')),
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE TABLE topology_edges (
+  tenant TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  from_id TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  origin TEXT NOT NULL CHECK (origin IN ('declared', 'discovered')),
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, kind, from_id, to_id)
+) WITHOUT ROWID;
+CREATE INDEX topology_edges_to ON topology_edges (tenant, to_id);
+`;
+
 /** Every migration of central's database, in order. */
 export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 1, name: 'metrics: series, samples, rollups, feature rows, write batches', up: METRICS },
@@ -313,4 +341,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 6, name: 'metrics: raw samples in compressed chunks', up: SAMPLE_CHUNKS },
   { id: 7, name: 'metrics: feature frames logged, folded into per-series chunks', up: FEATURE_LOG },
   { id: 8, name: 'bus: consumer offsets stored with their effects', up: BUS_OFFSETS },
+  { id: 9, name: 'topology: declared and discovered nodes and edges', up: TOPOLOGY },
 ]);
