@@ -44,12 +44,12 @@ export class TopologyError extends Error {
   }
 }
 
-function checkDepth(d: number, what = 'maxDepth'): number {
+export function checkDepth(d: number, what = 'maxDepth'): number {
   if (!Number.isInteger(d) || d < 0 || d > MAX_DEPTH) throw new TopologyError('INVALID_ARGUMENT', `${what} must be an integer 0..${MAX_DEPTH} (got ${d})`);
   return d;
 }
 
-function checkKinds(kinds: readonly TopologyEdgeKind[] | undefined): ReadonlySet<TopologyEdgeKind> {
+export function checkKinds(kinds: readonly TopologyEdgeKind[] | undefined): ReadonlySet<TopologyEdgeKind> {
   const k = kinds ?? TOPOLOGY_EDGE_KINDS;
   for (const x of k) if (!TOPOLOGY_EDGE_KINDS.includes(x)) throw new TopologyError('INVALID_ARGUMENT', `edge kind must be one of ${TOPOLOGY_EDGE_KINDS.join(', ')} (got ${JSON.stringify(x)})`);
   return new Set(k);
