@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { busConfigSchema } from '../bus/config.js';
 import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { modelsConfigSchema } from '../detect/serving/config.js';
+import { topologyConfigSchema } from '../topology/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
 import { TsdbConfigSchema } from '../tsdb/config.js';
@@ -64,6 +65,8 @@ export const CentralConfigSchema = z
     detection: detectionConfigSchema.prefault({}),
     /** Tier-2/3 models: the registry, hot reload, ONNX Runtime's providers, batching. */
     models: modelsConfigSchema.prefault({}),
+    /** The service topology: the embedded graph (default) or Neo4j; what discovery keeps. */
+    topology: topologyConfigSchema.prefault({}),
   })
   .strict();
 

@@ -12,6 +12,7 @@ import { FeatureFlags } from '../../../shared-schemas/src/index.js';
 import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import type { FeatureWindow } from '../../../edge-agent/src/pdata.js';
 import { resolveCentralConfig } from '../config/config.js';
+import { TopologyExpiry } from '../topology/index.js';
 import { checkOpenApiDrift } from '../gateway/testing/index.js';
 import { makeAgent, until } from '../receivers/mqtt/testdata/harness.js';
 import { aiopsMain } from '../cli/aiops.js';
@@ -138,6 +139,24 @@ describe('CentralService (embedded mode)', () => {
     const q = await call('GET', `/api/v1/metrics/query?selector=restart_probe&start=${T0}&end=${T0 + 1000}&resolution=raw`, 'read');
     assert.deepEqual(q.body.series[0].values, [42]);
     assert.equal((await call('GET', '/api/v1/alerts?label=service%3Dcart', 'read')).body.alerts.length, 1);
+  });
+
+  it('PUT /api/v1/config/topology loads the topology store; it answers after a restart; stale discoveries age out', async () => {
+    const doc = { version: 1, name: 'shop', nodes: [{ id: 'service:frontend', kind: 'Service', name: 'frontend' }, { id: 'service:cart', kind: 'Service', name: 'cart' }, { id: 'cache:redis', kind: 'Cache', name: 'redis' }], edges: [{ from: 'service:frontend', to: 'service:cart', kind: 'CALLS' }, { from: 'service:cart', to: 'cache:redis', kind: 'CALLS' }] };
+    assert.equal((await call('PUT', '/api/v1/config/topology', 'admin', doc)).status, 200);
+    assert.deepEqual((await central.topology.blastRadius('default', 'cache:redis')).map((r) => r.id), ['service:cart', 'service:frontend']);
+    // Discovery saw a caller an hour ago; it is gone after the expiry pass.
+    await central.topology.observe('default', { nodes: [{ id: 'service:batch', kind: 'Service', name: 'batch' }], edges: [{ from: 'service:batch', to: 'cache:redis', kind: 'CALLS' }] }, Date.now() - 3_600_000);
+    assert.equal((await central.topology.blastRadius('default', 'cache:redis')).length, 3);
+    await central.shutdown();
+    await start();
+    assert.deepEqual((await central.topology.blastRadius('default', 'cache:redis', 1)).map((r) => r.id), ['service:batch', 'service:cart'], 'kept across the restart');
+    const expiry = new TopologyExpiry({ id: 'topology/expiry', logger: silentLogger(), metrics: new SelfMetrics().forComponent('t'), clock: systemClock, dataDir: dir }, { store: central.topology, tenant: 'default', ttlMs: 600_000, intervalMs: 60_000 });
+    assert.deepEqual(await expiry.runOnce(), { nodes: 1, edges: 1 });
+    assert.deepEqual((await central.topology.blastRadius('default', 'cache:redis')).map((r) => r.id), ['service:cart', 'service:frontend'], 'declared ones stay');
+    const bad = await call('PUT', '/api/v1/config/topology', 'admin', { ...doc, edges: [{ from: 'service:cart', to: 'ghost', kind: 'CALLS' }] });
+    assert.equal(bad.status, 400);
+    assert.equal((await central.topology.snapshot('default')).edges.length, 2, 'a refused document changes nothing');
   });
 
   it('aiops agents enroll|list|revoke work against the running central', async () => {

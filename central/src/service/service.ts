@@ -15,10 +15,14 @@
 // process must run ingest and detect together (checkRoles says so at start-up).
 import { mkdirSync, chmodSync } from 'node:fs';
 import type { Logger, SelfMetrics, Clock } from '../../../shared-schemas/src/runtime/index.js';
+import { validateTopologyDocument } from '../../../shared-schemas/src/index.js';
+import type { TopologyDocument } from '../../../shared-schemas/src/index.js';
 import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, republishAgentConfigs, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
 import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
 import { ModelRegistry } from '../detect/registry/index.js';
+import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyExpiry } from '../topology/index.js';
+import type { TopologyStore } from '../topology/index.js';
 import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
@@ -63,6 +67,8 @@ export class CentralService {
   readonly featureConsumer: FeatureBusConsumer | undefined;
   /** Tier-2/3 models (issue #7): versions and stages. */
   readonly models: ModelRegistry;
+  /** The service topology (embedded graph or Neo4j, topology.store). */
+  readonly topology: TopologyStore;
   /** The detect role's Tier-2/3 serving (models.enabled), following the registry. */
   readonly modelServer: ModelServer | undefined;
   /** The chain in front of the X-Y detector: Tier-1 flags count only once Tier-2/3 confirm them. */
@@ -119,6 +125,14 @@ export class CentralService {
         });
       }
       this.bus = bus;
+
+      const tc = config.topology;
+      this.topology =
+        tc.store === 'neo4j'
+          ? new Neo4jTopologyStore({ url: tc.neo4j.url, username: tc.neo4j.username, ...(tc.neo4j.password !== undefined ? { password: tc.neo4j.password } : {}), ...(tc.neo4j.database ? { database: tc.neo4j.database } : {}) })
+          : new EmbeddedTopologyStore(s.db);
+      this.add('topology/store', this.topology);
+      this.add('topology/expiry', new TopologyExpiry(settings('topology/expiry'), { store: this.topology, tenant: config.tenant, ttlMs: tc.discovered_ttl, intervalMs: tc.expire_interval }));
 
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
@@ -180,8 +194,16 @@ export class CentralService {
         registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts });
         const server = this.modelServer;
         registerModelRoutes(this.gateway, { registry: this.models, ...(server ? { serving: () => server.status() } : {}) });
+        const topology = this.topology;
         registerConfigRoutes(this.gateway, {
           configs: s.configs,
+          topology: {
+            validate: (body) => validateTopologyDocument(body),
+            apply: async (t, doc) => {
+              await topology.putDeclared(t, doc as TopologyDocument, rt.clock.now());
+            },
+            defaults: () => ({ version: 1, name: '', nodes: [], edges: [] }),
+          },
           detection: {
             validate: (body) => validateDetectionConfig(body, 'body'),
             apply: (t, doc) => {
@@ -234,6 +256,16 @@ export class CentralService {
     for (const { id, c } of this.components) {
       this.rt.logger.debug({ component: id }, 'starting');
       await c.start();
+    }
+    // The declared topology stored by PUT /api/v1/config/topology is what the topology store
+    // holds (re-applied at start: a failed apply or a store swapped for another is healed).
+    const declared = await this.stores.configs.get(this.config.tenant, 'topology').catch(() => undefined);
+    if (declared) {
+      try {
+        await this.topology.putDeclared(this.config.tenant, validateTopologyDocument(declared.body), this.rt.clock.now());
+      } catch (err) {
+        this.rt.logger.error({ err: (err as Error).message, version: declared.version }, 'stored topology not loaded into the topology store');
+      }
     }
     await this.gateway.start();
     const mqtt = this.mqtt;

@@ -8,3 +8,7 @@ export { checkObservation, EmbeddedTopologyStore } from './embedded.js';
 export type { PutResult, StoredEdge, StoredNode, TopologyOrigin, TopologySnapshot, TopologyStore } from './types.js';
 export { Neo4jTopologyStore } from './neo4j.js';
 export type { Neo4jTopologyOptions } from './neo4j.js';
+export { topologyConfigSchema } from './config.js';
+export type { TopologyConfig } from './config.js';
+export { TopologyExpiry } from './expiry.js';
+export type { TopologyExpiryOptions } from './expiry.js';
