@@ -21,7 +21,7 @@ import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, r
 import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
 import { ModelRegistry } from '../detect/registry/index.js';
-import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyExpiry } from '../topology/index.js';
+import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyDiscovery, TopologyExpiry } from '../topology/index.js';
 import type { TopologyStore } from '../topology/index.js';
 import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
@@ -162,7 +162,9 @@ export class CentralService {
           ? new FeatureBusSink({ bus, logger: sinkSettings.logger, metrics: sinkSettings.metrics })
           : new FeatureSink({ store: s.metrics, readers: this.confirmer ? [this.confirmer] : detector ? [detector] : [], logger: sinkSettings.logger, metrics: sinkSettings.metrics, scope: new TenantScope(config.tenant) });
         const ingestSettings = settings('ingest/frames');
-        const frames = new FrameIngest({ next: featureSink, logger: ingestSettings.logger, metrics: ingestSettings.metrics });
+        const ds = settings('topology/discovery');
+        const discovery = new TopologyDiscovery({ store: this.topology, next: featureSink, logger: ds.logger, metrics: ds.metrics, clock: rt.clock });
+        const frames = new FrameIngest({ next: discovery, logger: ingestSettings.logger, metrics: ingestSettings.metrics });
         this.mqtt = config.mqtt.mode === 'off' ? undefined : new MqttIngest(settings('ingest/mqtt'), config.mqtt, { agents: s.agents, ingest: frames, audit: s.audit });
         if (this.mqtt) this.add('ingest/mqtt', this.mqtt);
         this.grpc = config.grpc.enabled ? new GrpcIngest(settings('ingest/grpc'), config.grpc, { agents: s.agents, ingest: frames, alerts: alertSink }) : undefined;

@@ -12,3 +12,5 @@ export { topologyConfigSchema } from './config.js';
 export type { TopologyConfig } from './config.js';
 export { TopologyExpiry } from './expiry.js';
 export type { TopologyExpiryOptions } from './expiry.js';
+export { TopologyDiscovery } from './discovery.js';
+export type { TopologyDiscoveryOptions } from './discovery.js';

@@ -1,0 +1,110 @@
+// Topology discovery from the agents (issue #8, Deliver 4): the agents' enrichment labels every
+// series of a workload with its `service` and the `host` it runs on, so each ingested frame
+// tells which services run on which hosts. This stage sits in the ingest path in front of the
+// feature sink: for each (tenant, service, host) it has not reported within `refreshMs` it
+// observes Service `service:<name>` RUNS_ON Host `host:<name>` in the topology store, then hands
+// the frame on unchanged.
+//
+// Discovery never holds up ingestion: the observation is written in the background (one at a
+// time, the newest pairs waiting in a bounded set), a failure is counted and logged once a
+// minute, and the frame's acknowledgement depends only on the sink behind. Label values that
+// cannot be node ids are skipped and counted.
+import type { Labels } from '../../../shared-schemas/src/index.js';
+import type { BoundCounter, Clock, ComponentMetrics, Logger } from '../../../shared-schemas/src/runtime/index.js';
+import type { FrameConsumer, IngestedFrame } from '../component.js';
+import type { TopologyStore } from './types.js';
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,200}$/;
+
+export interface TopologyDiscoveryOptions {
+  store: TopologyStore;
+  next: FrameConsumer;
+  logger: Logger;
+  metrics: ComponentMetrics;
+  clock: Clock;
+  /** A pair already reported is reported again after this long (its last sighting moves). Default 60 s. */
+  refreshMs?: number;
+  /** Pairs remembered at most (beyond, the oldest are forgotten and may be reported again). Default 100,000. */
+  maxPairs?: number;
+}
+
+export class TopologyDiscovery implements FrameConsumer {
+  private readonly reported = new Map<string, number>();
+  private readonly pending = new Map<string, { tenant: string; service: string; host: string }>();
+  private writing: Promise<void> | undefined;
+  private lastErrorLog = 0;
+  private readonly observed: BoundCounter;
+  private readonly skipped: BoundCounter;
+  private readonly failed: BoundCounter;
+
+  constructor(private readonly o: TopologyDiscoveryOptions) {
+    const m = o.metrics;
+    this.observed = m.counter('aiops_central_topology_discovered_total', 'Service-runs-on-host pairs reported to the topology store from ingested frames.');
+    this.skipped = m.counter('aiops_central_topology_discovery_skipped_total', 'Series whose service or host label cannot be a topology node id (skipped).');
+    this.failed = m.counter('aiops_central_topology_discovery_failures_total', 'Discovery writes the topology store refused or failed (retried at the next sighting).');
+  }
+
+  async consumeFrame(frame: IngestedFrame): Promise<void> {
+    const now = this.o.clock.now();
+    const refresh = this.o.refreshMs ?? 60_000;
+    for (const r of frame.rows) this.see(frame.tenant, r.labels, now, refresh);
+    if (this.pending.size > 0 && this.writing === undefined) this.writing = this.flush();
+    await this.o.next.consumeFrame(frame);
+  }
+
+  private see(tenant: string, labels: Labels, now: number, refresh: number): void {
+    const service = labels['service'];
+    const host = labels['host'];
+    if (service === undefined || host === undefined) return;
+    const key = `${tenant}\u0000${service}\u0000${host}`;
+    const at = this.reported.get(key);
+    if (at !== undefined && now - at < refresh) return;
+    if (!NAME_RE.test(service) || !NAME_RE.test(host)) {
+      this.skipped.inc();
+      this.reported.set(key, now);
+      return;
+    }
+    this.reported.delete(key);
+    this.reported.set(key, now);
+    const max = this.o.maxPairs ?? 100_000;
+    while (this.reported.size > max) this.reported.delete(this.reported.keys().next().value!);
+    if (this.pending.size < max) this.pending.set(key, { tenant, service, host });
+  }
+
+  /** Writes what is pending, one tenant's batch at a time, until nothing is. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const tenant = this.pending.values().next().value!.tenant;
+        const batch = [...this.pending.entries()].filter(([, p]) => p.tenant === tenant);
+        for (const [k] of batch) this.pending.delete(k);
+        const nodes = new Map<string, { id: string; kind: 'Service' | 'Host'; name: string }>();
+        const edges = batch.map(([, p]) => {
+          nodes.set(`service:${p.service}`, { id: `service:${p.service}`, kind: 'Service', name: p.service });
+          nodes.set(`host:${p.host}`, { id: `host:${p.host}`, kind: 'Host', name: p.host });
+          return { from: `service:${p.service}`, to: `host:${p.host}`, kind: 'RUNS_ON' as const };
+        });
+        try {
+          await this.o.store.observe(tenant, { nodes: [...nodes.values()], edges }, this.o.clock.now());
+          this.observed.inc(edges.length);
+        } catch (err) {
+          this.failed.inc();
+          // Reported again at its next sighting.
+          for (const [k] of batch) this.reported.delete(k);
+          const now = Date.now();
+          if (now - this.lastErrorLog > 60_000) {
+            this.lastErrorLog = now;
+            this.o.logger.warn({ err: (err as Error).message, tenant }, 'topology discovery not stored (ingestion goes on; retried at the next sighting)');
+          }
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /** Resolves when the pending observations are written (tests, shutdown). */
+  async drain(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+}
