@@ -5,37 +5,13 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { TopologyDocument, TopologyEdgeKind } from '../../../shared-schemas/src/index.js';
 import { TopologyError, TopologyGraph } from './graph.js';
+import { SHOP } from './testing/index.js';
 
+// The contract suite's shop, plus an instance of cart and a second host.
 const shop: TopologyDocument = {
-  version: 1,
-  name: 'shop',
-  nodes: [
-    { id: 'lb:edge', kind: 'LoadBalancer', name: 'edge' },
-    { id: 'service:frontend', kind: 'Service', name: 'frontend' },
-    { id: 'service:checkout', kind: 'Service', name: 'checkout' },
-    { id: 'service:cart', kind: 'Service', name: 'cart' },
-    { id: 'service:payment', kind: 'Service', name: 'payment' },
-    { id: 'service:mailer', kind: 'Service', name: 'mailer' },
-    { id: 'instance:cart-0', kind: 'Instance', name: 'cart-0' },
-    { id: 'cache:redis', kind: 'Cache', name: 'redis' },
-    { id: 'queue:orders', kind: 'Queue', name: 'orders' },
-    { id: 'host:node-1', kind: 'Host', name: 'node-1' },
-    { id: 'host:node-2', kind: 'Host', name: 'node-2' },
-  ],
-  edges: [
-    { from: 'lb:edge', to: 'service:frontend', kind: 'CALLS' },
-    { from: 'service:frontend', to: 'service:checkout', kind: 'CALLS', properties: { protocol: 'grpc' } },
-    { from: 'service:frontend', to: 'service:cart', kind: 'CALLS' },
-    { from: 'service:checkout', to: 'service:cart', kind: 'CALLS' },
-    { from: 'service:checkout', to: 'service:payment', kind: 'CALLS' },
-    { from: 'service:checkout', to: 'queue:orders', kind: 'CALLS' },
-    { from: 'service:mailer', to: 'queue:orders', kind: 'DEPENDS_ON' },
-    { from: 'service:cart', to: 'cache:redis', kind: 'CALLS' },
-    { from: 'service:cart', to: 'instance:cart-0', kind: 'HOSTS' },
-    { from: 'service:cart', to: 'host:node-1', kind: 'RUNS_ON' },
-    { from: 'cache:redis', to: 'host:node-1', kind: 'RUNS_ON' },
-    { from: 'service:payment', to: 'host:node-2', kind: 'RUNS_ON' },
-  ],
+  ...SHOP,
+  nodes: [...SHOP.nodes, { id: 'instance:cart-0', kind: 'Instance', name: 'cart-0' }, { id: 'host:node-2', kind: 'Host', name: 'node-2' }],
+  edges: [...SHOP.edges, { from: 'service:cart', to: 'instance:cart-0', kind: 'HOSTS' }, { from: 'service:payment', to: 'host:node-2', kind: 'RUNS_ON' }],
 };
 
 const ids = (rs: Array<{ id: string }>) => rs.map((r) => r.id);
