@@ -152,6 +152,13 @@ async function main(): Promise<number> {
   say('starting the simulated fleet (20 minutes of history first) ...');
   const timeline = await fleet.start();
   const faultAt = timeline.fault ? new Date(timeline.fault.onsetMs) : undefined;
+  // The simulated system's topology, declared through the API as an operator would.
+  let topologyLine = '';
+  if (fleet.topology) {
+    const res = await fetch(`${api}/api/v1/config/topology`, { method: 'PUT', headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' }, body: JSON.stringify(fleet.topology) });
+    if (res.ok) topologyLine = `${fleet.topology.name}: ${fleet.topology.nodes.length} nodes, ${fleet.topology.edges.length} edges (PUT /api/v1/config/topology)`;
+    else warn(`!! the topology was not loaded (HTTP ${res.status}: ${(await res.text()).slice(0, 300)}); the platform runs without it`);
+  }
 
   say('');
   say('AIOps platform running (Ctrl-C stops it)');
@@ -160,6 +167,7 @@ async function main(): Promise<number> {
   say(`  admin API key   ${admin.token}`);
   say('                  (shown once; create more with `npm run aiops -- keys create --data-dir .aiops/quickstart/central --name me --scope read`)');
   say(`  agents          ${fleet.agents.length} simulated hosts${agent ? ' + this host' : ''}`);
+  if (topologyLine) say(`  topology        ${topologyLine}`);
   if (faultAt) say(`  fault           ${timeline.fault!.type} on ${timeline.fault!.root} at ${faultAt.toISOString()} (in ${Math.round((faultAt.getTime() - Date.now()) / 1000)} s)`);
   say('');
   say('List the alerts (from another terminal):');

@@ -13,6 +13,8 @@ import { DEFAULT_TIER1_CONFIG } from '../../wasm-detectors/src/index.js';
 import { injectFaults } from '../faults/index.js';
 import type { GroundTruthFault } from '../model/index.js';
 import { loadScenarioFile, prepareScenario, shippedScenariosDir } from '../scenario/index.js';
+import { validateTopologyDocument } from '../../shared-schemas/src/index.js';
+import type { TopologyDocument } from '../../shared-schemas/src/index.js';
 import { FleetError, HOST_METRIC_NAMES, LiveFleet, SERVICE_METRIC_NAMES, planAgents, planTimeline, resolveFleetOptions } from './index.js';
 import type { FleetStatus, LiveFleetOptions } from './index.js';
 import { FleetFrameRecorder } from './testdata/frames.js';
@@ -237,8 +239,13 @@ describe('live fleet against an aedes broker (ManualClock)', () => {
         onStatus: (s) => events.push(s),
       },
     );
+    assert.equal(fleet.topology, undefined, 'the topology is known once started');
     const t = await fleet.start();
     assert.deepEqual(asked.sort(), Object.keys(secrets));
+    // What an operator declares to central: the scenario's topology, valid for PUT /api/v1/config/topology.
+    const topo = (fleet as { topology: TopologyDocument | undefined }).topology;
+    assert.ok(topo && topo.nodes.some((n) => n.kind === 'Host') && topo.edges.length > 0);
+    validateTopologyDocument(topo);
     assert.equal(t.liveStartMs, Date.UTC(2026, 0, 1, 12, 0, 0));
     assert.equal(t.fault!.onsetMs, t.liveStartMs + 3 * MIN);
     assert.deepEqual(events.map((e) => e.event), ['started']);

@@ -25,6 +25,7 @@ import type { Clock, Logger } from '../../shared-schemas/src/runtime/index.js';
 import { DEFAULT_TIER1_CONFIG } from '../../wasm-detectors/src/index.js';
 import { injectFaults } from '../faults/index.js';
 import type { GroundTruthFault, HostMetric, ServiceMetric, SimMetrics, SimSeries } from '../model/index.js';
+import type { TopologyDocument } from '../../shared-schemas/src/index.js';
 import { formatDuration, loadScenarioFile, prepareScenario } from '../scenario/index.js';
 import type { Scenario } from '../scenario/index.js';
 import type { TopologyGraph } from '../topology/index.js';
@@ -392,6 +393,7 @@ export function detachedExporterFactory(base: AnyFactory): ExporterFactory {
 
 export class LiveFleet {
   readonly options: ResolvedFleetOptions;
+  private topologyDoc: TopologyDocument | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly feeds = new SimulatorFeeds();
@@ -425,6 +427,11 @@ export class LiveFleet {
   }
 
   /** The time mapping (after start()). */
+  /** The scenario's topology (known once started): what an operator declares to central (PUT /api/v1/config/topology). */
+  get topology(): TopologyDocument | undefined {
+    return this.topologyDoc;
+  }
+
   get timeline(): FleetTimeline | undefined {
     return this.line;
   }
@@ -471,6 +478,7 @@ export class LiveFleet {
       metrics = run.metrics;
       faults = [...run.groundTruth.faults].sort((a, b) => a.onsetMs - b.onsetMs);
       graph = prepared.model.graph;
+      this.topologyDoc = graph.doc;
     } catch (err) {
       if (err instanceof FleetError) throw err;
       throw new FleetError('SCENARIO', `${OPTION_FLAGS.scenario}: ${(err as Error).message}`, { cause: err, option: OPTION_FLAGS.scenario });

@@ -63,4 +63,15 @@ describe('topology discovery from ingested frames', () => {
     assert.equal(r.passed.length, 2, 'both frames passed on');
     assert.equal(await metricSum(r.metrics, 'aiops_central_topology_discovery_failures_total'), 1);
   });
+
+  it('a label naming a declared workload (a Cache, a Host) reuses that node', async () => {
+    const r = rig();
+    await r.store.putDeclared('default', { version: 1, name: 'shop', nodes: [{ id: 'cache:redis', kind: 'Cache', name: 'redis' }, { id: 'host:n1', kind: 'Host', name: 'node-1' }], edges: [] }, Date.UTC(2026, 10, 27));
+    await r.d.consumeFrame(frame(1, [{ service: 'redis', host: 'node-1' }, { service: 'cart', host: 'node-1' }]));
+    await r.d.drain();
+    const snap = await r.store.snapshot('default');
+    assert.deepEqual(snap.edges.map((e) => `${e.from}>${e.to}`), ['cache:redis>host:n1', 'service:cart>host:n1']);
+    assert.deepEqual(snap.nodes.map((n) => n.id), ['cache:redis', 'host:n1', 'service:cart']);
+    r.db.close();
+  });
 });

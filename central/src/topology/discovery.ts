@@ -2,19 +2,22 @@
 // series of a workload with its `service` and the `host` it runs on, so each ingested frame
 // tells which services run on which hosts. This stage sits in the ingest path in front of the
 // feature sink: for each (tenant, service, host) it has not reported within `refreshMs` it
-// observes Service `service:<name>` RUNS_ON Host `host:<name>` in the topology store, then hands
-// the frame on unchanged.
+// observes the workload RUNS_ON the host in the topology store - the stored node of that name
+// when there is one (a declared `cache:redis`), else Service `service:<name>` and Host
+// `host:<name>` - then hands the frame on unchanged.
 //
 // Discovery never holds up ingestion: the observation is written in the background (one at a
 // time, the newest pairs waiting in a bounded set), a failure is counted and logged once a
 // minute, and the frame's acknowledgement depends only on the sink behind. Label values that
 // cannot be node ids are skipped and counted.
-import type { Labels } from '../../../shared-schemas/src/index.js';
+import type { Labels, TopologyNode } from '../../../shared-schemas/src/index.js';
 import type { BoundCounter, Clock, ComponentMetrics, Logger } from '../../../shared-schemas/src/runtime/index.js';
 import type { FrameConsumer, IngestedFrame } from '../component.js';
 import type { TopologyStore } from './types.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,200}$/;
+/** Which node a `service` label means when several kinds share the name. */
+const WORKLOAD_PREFERENCE: readonly TopologyNode['kind'][] = ['Service', 'Database', 'Cache', 'Queue', 'LoadBalancer', 'Instance'];
 
 export interface TopologyDiscoveryOptions {
   store: TopologyStore;
@@ -78,13 +81,29 @@ export class TopologyDiscovery implements FrameConsumer {
         const tenant = this.pending.values().next().value!.tenant;
         const batch = [...this.pending.entries()].filter(([, p]) => p.tenant === tenant);
         for (const [k] of batch) this.pending.delete(k);
-        const nodes = new Map<string, { id: string; kind: 'Service' | 'Host'; name: string }>();
-        const edges = batch.map(([, p]) => {
-          nodes.set(`service:${p.service}`, { id: `service:${p.service}`, kind: 'Service', name: p.service });
-          nodes.set(`host:${p.host}`, { id: `host:${p.host}`, kind: 'Host', name: p.host });
-          return { from: `service:${p.service}`, to: `host:${p.host}`, kind: 'RUNS_ON' as const };
-        });
         try {
+          // A label names a workload that may already be declared under its own kind (a
+          // `cache:redis` Cache, a `db:orders` Database): reuse that node rather than adding a
+          // Service of the same name.
+          const known = await this.o.store.snapshot(tenant);
+          const byName = new Map<string, TopologyNode>();
+          const hosts = new Map<string, TopologyNode>();
+          for (const n of known.nodes) {
+            if (n.kind === 'Host') {
+              if (!hosts.has(n.name)) hosts.set(n.name, n);
+            } else {
+              const cur = byName.get(n.name);
+              if (cur === undefined || WORKLOAD_PREFERENCE.indexOf(n.kind) < WORKLOAD_PREFERENCE.indexOf(cur.kind)) byName.set(n.name, n);
+            }
+          }
+          const nodes = new Map<string, TopologyNode>();
+          const edges = batch.map(([, p]) => {
+            const w = byName.get(p.service) ?? { id: `service:${p.service}`, kind: 'Service' as const, name: p.service };
+            const h = hosts.get(p.host) ?? { id: `host:${p.host}`, kind: 'Host' as const, name: p.host };
+            nodes.set(w.id, { id: w.id, kind: w.kind, name: w.name });
+            nodes.set(h.id, { id: h.id, kind: h.kind, name: h.name });
+            return { from: w.id, to: h.id, kind: 'RUNS_ON' as const };
+          });
           await this.o.store.observe(tenant, { nodes: [...nodes.values()], edges }, this.o.clock.now());
           this.observed.inc(edges.length);
         } catch (err) {
