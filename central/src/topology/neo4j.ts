@@ -59,6 +59,11 @@ export class Neo4jTopologyStore implements TopologyStore {
     this.driver = d;
   }
 
+  /** The open driver (for the GraphQL API's @neo4j/graphql executor); undefined before start. */
+  get connection(): Driver | undefined {
+    return this.driver;
+  }
+
   async shutdown(): Promise<void> {
     const d = this.driver;
     this.driver = undefined;
