@@ -161,6 +161,25 @@ describe('CentralService (embedded mode)', () => {
     assert.ok((await central.topology.snapshot('default')).edges.some((e) => e.kind === 'RUNS_ON' && e.origin === 'discovered'), 'discovery from ingested frames');
   });
 
+  it('POST /graphql: read keys query the topology, mutations need admin and go the way of PUT /api/v1/config/topology', async () => {
+    const gql = (scope: string | undefined, query: string, variables?: Record<string, unknown>) =>
+      fetch(`${api}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(scope ? { authorization: `Bearer ${tokens[scope]}` } : {}) }, body: JSON.stringify({ query, ...(variables ? { variables } : {}) }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    assert.equal((await gql(undefined, '{ topologyNodes { id } }')).status, 401);
+    const q = await gql('read', '{ blastRadius(id: "cache:redis") { depth node { id kind } } }');
+    assert.equal(q.status, 200, JSON.stringify(q.body));
+    assert.deepEqual(q.body.data.blastRadius.map((r: any) => r.node.id), ['service:cart', 'service:frontend']);
+    const doc = { version: 1, name: 'pair', nodes: [{ id: 'service:a', kind: 'Service', name: 'a' }, { id: 'service:b', kind: 'Service', name: 'b' }], edges: [{ from: 'service:a', to: 'service:b', kind: 'CALLS' }] };
+    const m = 'mutation ($d: String!) { declareTopology(document: $d) { nodes edges } }';
+    assert.equal((await gql('read', m, { d: JSON.stringify(doc) })).status, 403);
+    const ok = await gql('admin', m, { d: JSON.stringify(doc) });
+    assert.deepEqual(ok.body, { data: { declareTopology: { nodes: 2, edges: 1 } } });
+    assert.equal((await call('GET', '/api/v1/config/topology', 'read')).body.document.name, 'pair', 'stored as the declared document');
+    assert.ok((await central.stores.audit.list({ action: 'config.topology.put' })).some((a) => (a.details as { via?: string } | undefined)?.via === 'graphql'), 'audited');
+    const bad = await gql('read', '{ nope }');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.errors[0].message, /Cannot query field "nope"/);
+  });
+
   it('aiops agents enroll|list|revoke work against the running central', async () => {
     const run = async (argv: string[]) => {
       let out = '';

@@ -20,6 +20,10 @@ import type { TopologyDocument } from '../../../shared-schemas/src/index.js';
 import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, republishAgentConfigs, registerIncidentRoutes, registerLogRoutes, registerMetricRoutes } from '../api/index.js';
 import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
+import { registerGraphqlRoutes } from '../api/graphql.js';
+import type { GraphQLSchema } from 'graphql/index.js';
+import { embeddedTopologySchema, neo4jTopologySchema } from '../topology/graphql.js';
+import type { DeclareTopology } from '../topology/graphql.js';
 import { ModelRegistry } from '../detect/registry/index.js';
 import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyDiscovery, TopologyExpiry } from '../topology/index.js';
 import type { TopologyStore } from '../topology/index.js';
@@ -212,6 +216,28 @@ export class CentralService {
               if (t === tenant) detector?.update(doc as CentralConfig['detection']);
             },
             defaults: () => config.detection,
+          },
+        });
+      }
+      if (has('api')) {
+        // GraphQL over the topology: the declared document goes the way of PUT /api/v1/config/topology.
+        const topology = this.topology;
+        const declare: DeclareTopology = async (t, doc, actor) => {
+          const valid = validateTopologyDocument(doc);
+          const now = rt.clock.now();
+          await s.configs.put({ tenant: t, name: 'topology', body: valid, updatedBy: actor }, now);
+          const r = await topology.putDeclared(t, valid, now);
+          await s.audit.append({ atMs: now, actor, action: 'config.topology.put', target: 'topology', details: { via: 'graphql', nodes: r.nodes, edges: r.edges } });
+          return r;
+        };
+        let schema: Promise<GraphQLSchema> | undefined;
+        registerGraphqlRoutes(this.gateway, {
+          schema: () => {
+            schema ??= (topology instanceof Neo4jTopologyStore ? neo4jTopologySchema(topology.connection!, declare) : embeddedTopologySchema(topology, declare)).catch((err: unknown) => {
+              schema = undefined;
+              throw err;
+            });
+            return schema;
           },
         });
       }
