@@ -32,7 +32,10 @@ if (files.length === 0) {
 console.log(`running ${files.length} test files`);
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  // A test that hangs fails after 15 minutes instead of stalling the run, and a file whose
+  // tests are done exits even when something it started keeps a timer or a socket alive (a
+  // failed test that never reached its cleanup did, once, for the whole CI budget).
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=900000', '--test-force-exit', ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);

@@ -251,8 +251,12 @@ describe('remote-write exporter', () => {
     const { ex, settings } = make(fake, { shutdown_grace: '100ms', timeout: '60s' });
     await ex.start();
     await ex.consumeSamples([S('h', T, 1)]);
-    await waitFor(() => fake.requests.length === 1, 10_000, 'the request');
-    await ex.shutdown();
+    try {
+      await waitFor(() => fake.requests.length === 1, 10_000, 'the request');
+    } finally {
+      // Also when the wait fails: a running exporter would keep the test process alive.
+      await ex.shutdown();
+    }
     assert.equal(await metricValue(settings, 'aiops_central_tsdb_write_samples_dropped_total', { reason: 'shutdown' }), 1);
   });
 
