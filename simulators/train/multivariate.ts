@@ -57,9 +57,10 @@ export async function loadServiceWindows(dirs: readonly string[], head: number, 
     for (const run of runs) {
       const file = join(run, 'metrics.csv');
       const rel = relative(dir, file) || 'metrics.csv';
+      const bytes = await readFile(file);
       let m;
       try {
-        m = parseMetricsCsv(await readFile(file, 'utf8'), undefined, file);
+        m = parseMetricsCsv(bytes.toString('utf8'), undefined, file);
       } catch (err) {
         throw new ReplayInputError('BAD_CSV', (err as Error).message);
       }
@@ -92,7 +93,7 @@ export async function loadServiceWindows(dirs: readonly string[], head: number, 
         for (let t = 0; t < end; t++) w.rows.push(at.map((c) => (c ? c.values[t]! : NaN)));
       }
       h.update(rel).update('\0').update(String(end)).update('\0');
-      h.update(await readFile(file)); // the whole file: its rows past `end` are not trained on, but name the data
+      h.update(bytes); // the whole file: its rows past `end` are not trained on, but name the data
       sources.push(`${rel} (rows 0..${end})`);
       onFile?.(`${rel}: ${end} of ${m.length} rows`);
     }

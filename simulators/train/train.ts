@@ -66,57 +66,37 @@ export async function loadTrainingSeries(dirs: readonly string[], head: number, 
   return { series, digest: `sha256:${h.digest('hex')}`, sources };
 }
 
-export async function train(o: TrainOptions, onFile?: (path: string) => void): Promise<TrainSummary> {
-  let spec: GraphSpec;
-  let params: Record<string, unknown>;
-  let metrics: Record<string, unknown>;
-  let rows: number;
-  let count: number;
-  let digest: string;
-  let sources: string[];
-  const options = { head: o.head, seed: o.seed, maxPeriod: o.maxPeriod };
-  if (o.tier === 'multivariate') {
-    const data = await loadServiceWindows(o.data, o.head, onFile);
-    ({ digest, sources } = data);
-    const r = fitBundle(data.services, o.seed);
-    spec = multivariateGraph(r.bundle, { tier: 'multivariate', data_digest: digest });
-    params = { ...r.bundle };
-    metrics = r.metrics;
-    rows = r.rows;
-    count = r.bundle.services.length;
-    return register(o, spec, params, metrics, rows, count, digest, sources, options);
-  }
-  const loaded = await loadTrainingSeries(o.data, o.head, o.maxPeriod, onFile);
-  const series = loaded.series;
-  ({ digest, sources } = loaded);
-  count = series.length;
-  if (o.tier === 'agile') {
-    const r = fitAgile(series, { seed: o.seed });
-    spec = agileGraph(r.params, { tier: 'agile', data_digest: digest });
-    params = { ...r.params };
-    metrics = r.metrics;
-    rows = r.metrics.rows;
-  } else {
-    const r = fitRobust(series, { seed: o.seed });
-    spec = robustGraph(r.params, { tier: 'robust', data_digest: digest });
-    params = { ...r.params };
-    metrics = r.metrics;
-    rows = r.metrics.rows;
-  }
-  return register(o, spec, params, metrics, rows, count, digest, sources, options);
+/** What a fit hands the registry. */
+interface Fitted {
+  spec: GraphSpec;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  rows: number;
+  /** Series (agile, robust) or services (multivariate) trained on. */
+  count: number;
+  digest: string;
+  sources: string[];
 }
 
-async function register(
-  o: TrainOptions,
-  spec: GraphSpec,
-  params: Record<string, unknown>,
-  metrics: Record<string, unknown>,
-  rows: number,
-  count: number,
-  digest: string,
-  sources: string[],
-  options: Record<string, unknown>,
-): Promise<TrainSummary> {
+async function fit(o: TrainOptions, onFile?: (path: string) => void): Promise<Fitted> {
+  if (o.tier === 'multivariate') {
+    const { services, digest, sources } = await loadServiceWindows(o.data, o.head, onFile);
+    const r = fitBundle(services, o.seed);
+    return { spec: multivariateGraph(r.bundle, { tier: 'multivariate', data_digest: digest }), params: { ...r.bundle }, metrics: r.metrics, rows: r.rows, count: r.bundle.services.length, digest, sources };
+  }
+  const { series, digest, sources } = await loadTrainingSeries(o.data, o.head, o.maxPeriod, onFile);
+  const base = { count: series.length, digest, sources };
+  if (o.tier === 'agile') {
+    const r = fitAgile(series, { seed: o.seed });
+    return { ...base, spec: agileGraph(r.params, { tier: 'agile', data_digest: digest }), params: { ...r.params }, metrics: r.metrics, rows: r.metrics.rows };
+  }
+  const r = fitRobust(series, { seed: o.seed });
+  return { ...base, spec: robustGraph(r.params, { tier: 'robust', data_digest: digest }), params: { ...r.params }, metrics: r.metrics, rows: r.metrics.rows };
+}
+
+export async function train(o: TrainOptions, onFile?: (path: string) => void): Promise<TrainSummary> {
+  const { spec, params, metrics, rows, count, digest, sources } = await fit(o, onFile);
+  const options = { head: o.head, seed: o.seed, maxPeriod: o.maxPeriod };
   const registry = new ModelRegistry(registryStore(o.out, o.s3));
   const version = await registry.register(
     o.tier,

@@ -73,6 +73,8 @@ export class CentralService {
   readonly models: ModelRegistry;
   /** The service topology (embedded graph or Neo4j, topology.store). */
   readonly topology: TopologyStore;
+  /** Whether a role here uses the topology (api, ingest): only then is the store started. */
+  private readonly topologyInUse: boolean;
   /** The detect role's Tier-2/3 serving (models.enabled), following the registry. */
   readonly modelServer: ModelServer | undefined;
   /** The chain in front of the X-Y detector: Tier-1 flags count only once Tier-2/3 confirm them. */
@@ -135,8 +137,10 @@ export class CentralService {
         tc.store === 'neo4j'
           ? new Neo4jTopologyStore({ url: tc.neo4j.url, username: tc.neo4j.username, ...(tc.neo4j.password !== undefined ? { password: tc.neo4j.password } : {}), ...(tc.neo4j.database ? { database: tc.neo4j.database } : {}) })
           : new EmbeddedTopologyStore(s.db);
-      this.add('topology/store', this.topology);
-      this.add('topology/expiry', new TopologyExpiry(settings('topology/expiry'), { store: this.topology, tenant: config.tenant, ttlMs: tc.discovered_ttl, intervalMs: tc.expire_interval }));
+      // Only the roles that write or read the topology open it (a detect pod never dials Neo4j).
+      this.topologyInUse = has('api') || has('ingest');
+      if (this.topologyInUse) this.add('topology/store', this.topology);
+      if (this.topologyInUse) this.add('topology/expiry', new TopologyExpiry(settings('topology/expiry'), { store: this.topology, tenant: config.tenant, ttlMs: tc.discovered_ttl, intervalMs: tc.expire_interval }));
 
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
@@ -287,7 +291,7 @@ export class CentralService {
     }
     // The declared topology stored by PUT /api/v1/config/topology is what the topology store
     // holds (re-applied at start: a failed apply or a store swapped for another is healed).
-    const declared = await this.stores.configs.get(this.config.tenant, 'topology').catch(() => undefined);
+    const declared = this.topologyInUse ? await this.stores.configs.get(this.config.tenant, 'topology').catch(() => undefined) : undefined;
     if (declared) {
       try {
         await this.topology.putDeclared(this.config.tenant, validateTopologyDocument(declared.body), this.rt.clock.now());

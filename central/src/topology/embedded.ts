@@ -5,9 +5,9 @@
 import type { TopologyDocument, TopologyEdge, TopologyEdgeKind, TopologyNode, TopologyProperties } from '../../../shared-schemas/src/index.js';
 import { validateTopologyDocument } from '../../../shared-schemas/src/index.js';
 import type { SqliteDatabase } from '../storage/database.js';
-import { checkTenant } from '../storage/alert-store.js';
+import { checkNow, checkTenant } from '../storage/alert-store.js';
 import { StorageError, toStorageError } from '../storage/errors.js';
-import { TopologyGraph } from './graph.js';
+import { edgeKey, TopologyGraph } from './graph.js';
 import type { Reached, Subgraph } from './graph.js';
 import type { PutResult, StoredEdge, StoredNode, TopologyOrigin, TopologySnapshot, TopologyStore } from './types.js';
 
@@ -31,12 +31,6 @@ interface EdgeRow {
 }
 
 const props = (p: TopologyProperties | undefined) => JSON.stringify(p ?? {});
-const edgeKey = (e: { kind: string; from: string; to: string }) => `${e.kind}\u0000${e.from}\u0000${e.to}`;
-
-function checkNow(nowMs: number): number {
-  if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new StorageError('INVALID_ARGUMENT', `nowMs must be a non-negative integer of milliseconds (got ${nowMs})`);
-  return nowMs;
-}
 
 /** Validates nodes and edges as a document, with `known` nodes (already stored) available as edge ends. */
 export function checkObservation(seen: { nodes: TopologyNode[]; edges: TopologyEdge[] }, known: readonly TopologyNode[]): void {

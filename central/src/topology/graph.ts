@@ -56,7 +56,8 @@ export function checkKinds(kinds: readonly TopologyEdgeKind[] | undefined): Read
 }
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-const edgeKey = (e: TopologyEdge) => `${e.kind}\u0000${e.from}\u0000${e.to}`;
+/** Identity of an edge: its kind and ends. */
+export const edgeKey = (e: { kind: string; from: string; to: string }) => `${e.kind}\u0000${e.from}\u0000${e.to}`;
 
 export class TopologyGraph {
   private readonly nodesById = new Map<string, TopologyNode>();

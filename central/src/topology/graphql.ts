@@ -13,7 +13,7 @@
 // Cypher runs; hop counts are checked by `apoc.util.validate` (Neo4j) and checkDepth (embedded).
 import { createRequire } from 'node:module';
 import { Neo4jGraphQL } from '@neo4j/graphql';
-import { buildSchema, printSchema } from 'graphql/index.js';
+import { buildSchema, execute, getOperationAST, GraphQLError, parse, printSchema, specifiedRules, validate } from 'graphql/index.js';
 import type { GraphQLSchema } from 'graphql/index.js';
 import type { Driver } from 'neo4j-driver';
 import type { TopologyDocument, TopologyEdgeKind } from '../../../shared-schemas/src/index.js';
@@ -22,7 +22,11 @@ import { checkDepth, MAX_DEPTH, TopologyError } from './graph.js';
 import type { Reached } from './graph.js';
 import type { StoredNode, TopologyStore } from './types.js';
 
+// Loaded as CommonJS, like @neo4j/graphql and graphql/index.js: one instance of graphql (its ESM
+// build is another "realm", whose types the CommonJS one refuses).
 const requireCjs = createRequire(import.meta.url);
+const depthLimit = requireCjs('graphql-depth-limit') as (n: number) => (typeof specifiedRules)[number];
+const { createComplexityRule, simpleEstimator } = requireCjs('graphql-query-complexity') as typeof import('graphql-query-complexity');
 const ALL_KINDS = `[${TOPOLOGY_EDGE_KINDS.map((k) => `'${k}'`).join(', ')}]`;
 const DEPTH_CHECK = (arg: string) => `CALL apoc.util.validate($${arg} < 0 OR $${arg} > ${MAX_DEPTH}, '${arg} must be an integer 0..${MAX_DEPTH}', [0])`;
 /** A breadth-first walk from `s` along `dir` ('>' downstream, '<' upstream, '' both) returning {node, depth} maps. */
@@ -268,11 +272,6 @@ export interface GraphqlOutcome {
  * `errors` with their message only (no stack, no Cypher).
  */
 export async function executeGraphql(schema: GraphQLSchema, req: GraphqlRequest, ctx: GraphqlContext & { canMutate: boolean }, limits: GraphqlLimits = GRAPHQL_LIMITS): Promise<GraphqlOutcome> {
-  const { parse, validate, execute, specifiedRules, getOperationAST, GraphQLError } = await import('graphql/index.js');
-  // Loaded as CommonJS, like @neo4j/graphql and graphql/index.js: one instance of graphql (its
-  // ESM build is another "realm", whose types the CommonJS one refuses).
-  const depthLimit = requireCjs('graphql-depth-limit') as (n: number) => (typeof specifiedRules)[number];
-  const { createComplexityRule, simpleEstimator } = requireCjs('graphql-query-complexity') as typeof import('graphql-query-complexity');
   let document;
   try {
     document = parse(req.query, { maxTokens: 5000 });

@@ -11,10 +11,10 @@ import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
 import type { TopologyDocument, TopologyEdge, TopologyEdgeKind, TopologyNode, TopologyProperties } from '../../../shared-schemas/src/index.js';
 import { TOPOLOGY_EDGE_KINDS, validateTopologyDocument } from '../../../shared-schemas/src/index.js';
-import { checkTenant } from '../storage/alert-store.js';
+import { checkNow, checkTenant } from '../storage/alert-store.js';
 import { StorageError } from '../storage/errors.js';
 import { checkObservation } from './embedded.js';
-import { checkDepth, checkKinds, MAX_DEPTH, MAX_RESULTS, TopologyError } from './graph.js';
+import { checkDepth, checkKinds, edgeKey, MAX_DEPTH, MAX_RESULTS, TopologyError } from './graph.js';
 import type { Reached, Subgraph } from './graph.js';
 import type { PutResult, StoredEdge, StoredNode, TopologyOrigin, TopologySnapshot, TopologyStore } from './types.js';
 
@@ -26,13 +26,7 @@ export interface Neo4jTopologyOptions {
   database?: string;
 }
 
-const edgeKey = (e: { kind: string; from: string; to: string }) => `${e.kind}\u0000${e.from}\u0000${e.to}`;
 const json = (p: TopologyProperties | undefined) => JSON.stringify(p ?? {});
-
-function checkNow(nowMs: number): number {
-  if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new StorageError('INVALID_ARGUMENT', `nowMs must be a non-negative integer of milliseconds (got ${nowMs})`);
-  return nowMs;
-}
 
 function relFilter(kinds: ReadonlySet<TopologyEdgeKind>, dir: '>' | '<' | ''): string {
   return TOPOLOGY_EDGE_KINDS.filter((k) => kinds.has(k))

@@ -2,11 +2,8 @@
 // instance (startDevPeer: its own state folder and a free port, tried again on fresh ports), so
 // stopping it (the outage test does) never disturbs another suite. The jars are cached outside
 // the repository and shared between instances.
-import { fileURLToPath } from 'node:url';
 import { startDevPeer } from '../../../../edge-agent/src/testing/index.js';
 import type { DevPeer } from '../../../../edge-agent/src/testing/index.js';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 export interface KafkaBroker extends DevPeer {
   /** `127.0.0.1:<port>`, for KafkaBusConfig.brokers. */

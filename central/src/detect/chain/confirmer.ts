@@ -36,6 +36,7 @@ import type { AgileParams } from '../agile/index.js';
 import { profileSeries } from '../profile/index.js';
 import type { Route } from '../profile/index.js';
 import type { RobustParams } from '../robust/index.js';
+import { bundleWidth } from '../multivariate/index.js';
 import type { MultivariateBundle } from '../multivariate/index.js';
 import type { LoadedModel, ModelServer } from '../serving/index.js';
 import { chainScores, CHAIN_DEFAULTS } from './chain.js';
@@ -140,7 +141,7 @@ export class ChainConfirmer implements FrameConsumer {
     const scored: Array<Promise<MultivariateHit | undefined>> = [];
     for (const m of [...(model ? [model] : []), ...shadows]) {
       const bundle = m.params as MultivariateBundle;
-      const width = Math.max(...bundle.services.map((x) => x.params.metrics.length));
+      const width = bundleWidth(bundle).metrics;
       const windows = new Map<string, { svc: number; rows: Int32Array }>();
       frame.rows.forEach((r, i) => {
         const service = r.labels['service'];
@@ -149,7 +150,7 @@ export class ChainConfirmer implements FrameConsumer {
         const at = bundle.services[svc]!.params.metrics.indexOf(r.labels['__name__'] ?? '');
         if (at < 0) return;
         const { __name__: _, ...instance } = r.labels;
-        const key = JSON.stringify(Object.entries(instance).sort(([a], [b]) => (a < b ? -1 : 1)));
+        const key = featureRecordKey(frame.tenant, instance);
         let w = windows.get(key);
         if (w === undefined) {
           w = { svc, rows: new Int32Array(bundle.services[svc]!.params.metrics.length).fill(-1) };
