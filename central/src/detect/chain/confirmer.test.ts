@@ -66,6 +66,7 @@ describe('chain confirmer in front of the X-Y detector', () => {
     await r.send(0, r.value(0), true, 0.9);
     assert.equal(r.alerts.length, 1, 'warming up: Tier-1 alone, its flag fires (x=1, y=1)');
     assert.equal(r.alerts[0]!.annotations['chain_score'], undefined);
+    assert.equal(r.alerts[0]!.annotations['chain_state'], 'warming up: 1 of 96 windows', 'the warming-up state is visible on the alert');
     for (let w = 1; w < 700; w++) await r.send(w, r.value(w), false, 0.05);
     await r.detector.consumeFrame({ tenant: 'default', agentId: 'a', sequence: 10_000, windowStartMs: T0 + 700 * STEP, windowEndMs: T0 + 701 * STEP, rows: [] });
     const before = r.alerts.length;
@@ -82,6 +83,7 @@ describe('chain confirmer in front of the X-Y detector', () => {
     assert.ok(Number(ann['chain_score']) >= 0.224, `chain score ${ann['chain_score']}`);
     assert.equal(ann['chain_route'], 'both');
     assert.equal(ann['chain_period'], String(P));
+    assert.match(String(ann['chain_route_reason']), new RegExp(`seasonal: period ${P} steps`), 'the route says why');
     assert.ok(Number(ann['tier2_score']) > 0.5 && Number(ann['tier3_score']) > 0.5, `tier2 ${ann['tier2_score']}, tier3 ${ann['tier3_score']}`);
     assert.equal(ann['tier2_model'], 'agile v0');
     assert.ok(r.chain.tracked === 1);

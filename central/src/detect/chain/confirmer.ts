@@ -12,7 +12,8 @@
 // persisting anomaly high only at its start (its own record then holds the jump, and Agile
 // re-anchors on a new level within a few windows): judged window by window, the second and
 // third windows of a real incident would not be confirmed. Every scored row carries the stages' scores and decisions as evidence, which
-// the detector puts on the alert. A series still warming up passes unchanged (Tier-1 alone),
+// the detector puts on the alert, with the route and the profile's reasons for it. A series
+// still warming up passes with its Tier-1 flags (Tier-1 alone), marked chain_state "warming up",
 // as does everything when the models cannot score (refused, failed: counted, logged once per
 // minute), so detection degrades to Tier-1 rather than stopping.
 //
@@ -72,6 +73,8 @@ interface SeriesState {
   count: number;
   route: Route;
   period: number;
+  /** Why the profile routed the series so (the anomaly's evidence). */
+  reasons: string;
   profiledAt: number;
   agile: NoveltyRecord;
   robust: NoveltyRecord;
@@ -236,7 +239,7 @@ export class ChainConfirmer implements FrameConsumer {
     let s = this.series.get(key);
     if (s === undefined) {
       if (this.series.size >= (this.o.maxSeries ?? 100_000)) return undefined;
-      s = { tenant, labels: { ...labels }, values: new Float64Array(this.size), count: 0, route: 'tier1', period: 0, profiledAt: 0, agile: new NoveltyRecord(300), robust: new NoveltyRecord(300), confirmedUntil: 0 };
+      s = { tenant, labels: { ...labels }, values: new Float64Array(this.size), count: 0, route: 'tier1', period: 0, reasons: '', profiledAt: 0, agile: new NoveltyRecord(300), robust: new NoveltyRecord(300), confirmedUntil: 0 };
       this.series.set(key, s);
     }
     return s;
@@ -269,11 +272,14 @@ export class ChainConfirmer implements FrameConsumer {
       const p = profileSeries(this.copyLast(s, new Float64Array(held), held), { minSamples, maxPeriod: Math.min(this.o.maxPeriod ?? 160, Math.floor(held / 3)) });
       s.route = p.route;
       s.period = p.period ?? 0;
+      s.reasons = p.reasons.join('; ');
       s.profiledAt = s.count;
     }
     if (s.route === 'tier1') {
       this.decisions.inc(1, { decision: 'tier1-only' });
-      return r;
+      // Visible on the alert: Tier-1 alone decided, and why (still warming up, or so profiled).
+      const state = s.count < minSamples ? `warming up: ${s.count} of ${minSamples} windows` : s.reasons;
+      return { ...r, evidence: { ...r.evidence, chain_route: 'tier1', chain_state: state } };
     }
     const canary = this.o.server.model('agile', 'canary') !== undefined && this.o.server.inCanary(key);
     const stage = canary ? 'canary' : 'production';
@@ -312,6 +318,7 @@ export class ChainConfirmer implements FrameConsumer {
         chain_decision: score < this.threshold && inEpisode ? `${decision}, within a confirmed episode` : decision,
         chain_route: s.route,
         chain_period: String(s.period),
+        chain_route_reason: s.reasons,
         tier2_score: s2.toFixed(3),
         tier2_expected: ao['expected']!.toPrecision(6),
         tier2_band: `[${ao['lower']!.toPrecision(6)}, ${ao['upper']!.toPrecision(6)}]`,
