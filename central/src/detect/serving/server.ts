@@ -176,7 +176,6 @@ export class ModelServer implements Component {
     for (const tier of MODEL_TIERS) {
       const opened: LoadedModel[] = [];
       const tierNext: LoadedModel[] = [];
-      const tierReuse: LoadedModel[] = [];
       try {
         const s = await this.registry.serving(tier);
         const wanted: Array<{ version: number; stage: ServingStage }> = [];
@@ -186,7 +185,7 @@ export class ModelServer implements Component {
         for (const w of wanted) {
           const had = this.models.find((m) => m.tier === tier && m.version === w.version);
           if (had) {
-            tierReuse.push(had);
+            reuse.add(had);
             tierNext.push({ ...had, stage: w.stage });
             continue;
           }
@@ -205,7 +204,6 @@ export class ModelServer implements Component {
       }
       const before = this.models.filter((m) => m.tier === tier).map((m) => `${m.version}:${m.stage}`).join(',');
       if (opened.length > 0 || tierNext.map((m) => `${m.version}:${m.stage}`).join(',') !== before) changed = true;
-      for (const m of tierReuse) reuse.add(m);
       next.push(...tierNext);
     }
     if (failed.length > 0) {
