@@ -7,6 +7,7 @@ import { busConfigSchema } from '../bus/config.js';
 import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { modelsConfigSchema } from '../detect/serving/config.js';
 import { topologyConfigSchema } from '../topology/config.js';
+import { correlationConfigSchema } from '../correlate/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
 import { TsdbConfigSchema } from '../tsdb/config.js';
@@ -67,6 +68,8 @@ export const CentralConfigSchema = z
     models: modelsConfigSchema.prefault({}),
     /** The service topology: the embedded graph (default) or Neo4j; what discovery keeps. */
     topology: topologyConfigSchema.prefault({}),
+    /** Alert correlation into incidents (time-topology clustering); `npm run correlate --config` reads it too. */
+    correlation: correlationConfigSchema.prefault({}),
   })
   .strict();
 
