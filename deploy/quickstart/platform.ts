@@ -6,9 +6,10 @@
 //      with a one-time token the way an operator enrolls a host;
 //   3. a simulated fleet (simulators/fleet): Online Boutique's hosts as real agent pipelines,
 //      with 20 minutes of backfilled history and a CPU hog injected --fault-after (3 min) in.
-// It prints the URLs and a one-time admin key, then the alerts as they appear. Ctrl-C stops
-// everything cleanly. With --exit-after-alert (CI sets it) it exits 0 once an alert about the
-// fault's service is readable through the REST API, or 1 after --timeout.
+// It prints the URLs and a one-time admin key, then the alerts and the incidents they are
+// correlated into as they appear. Ctrl-C stops everything cleanly. With --exit-after-alert (CI
+// sets it) it exits 0 once an alert about the fault's service and an incident naming that
+// service are readable through the REST API, or 1 after --timeout.
 //
 // State lives in .aiops/quickstart/ (git-ignored) and is started fresh every run.
 import { spawn } from 'node:child_process';
@@ -48,6 +49,15 @@ async function freePort(preferred: number): Promise<number> {
 
 const durationArg = positiveDurationArg('3m or 90s');
 
+interface IncidentRow {
+  id: string;
+  title: string;
+  status: string;
+  severity: string;
+  services: string[];
+  alertFingerprints: string[];
+}
+
 interface AlertRow {
   status: string;
   labels: Record<string, string>;
@@ -60,7 +70,7 @@ async function main(): Promise<number> {
     .name('npm start')
     .description('Runs the AIOps platform on this machine: central, a real agent for this host and a simulated fleet with an injected fault.')
     .option('--fault-after <duration>', 'when the simulated fault starts', durationArg, 3 * 60_000)
-    .option('--exit-after-alert', 'exit 0 once an alert about the fault is readable through the API (default under CI=true)', process.env.CI === 'true')
+    .option('--exit-after-alert', 'exit 0 once an alert and an incident about the fault are readable through the API (default under CI=true)', process.env.CI === 'true')
     .option('--timeout <duration>', 'with --exit-after-alert: give up (exit 1) after this long', durationArg, 12 * 60_000)
     .option('--no-agent', 'do not start the real agent for this host')
     .option('--log-level <level>', "central's log level", 'warn')
@@ -173,6 +183,8 @@ async function main(): Promise<number> {
   say('List the alerts (from another terminal):');
   say(`  AIOPS_URL=${api} AIOPS_API_KEY=${admin.token} npm run aiops -- alerts list`);
   say(`  curl -s -H 'Authorization: Bearer ${admin.token}' '${api}/api/v1/alerts?status=firing'`);
+  say('and the incidents they were correlated into:');
+  say(`  AIOPS_URL=${api} AIOPS_API_KEY=${admin.token} npm run aiops -- incidents list`);
   say('');
 
   let stopping = false;
@@ -194,7 +206,29 @@ async function main(): Promise<number> {
       // central is stopping, or busy: the next poll tries again
     }
   };
-  const pollTimer = setInterval(() => void poll(), 5000);
+  // Incidents: printed when new and whenever their alerts, services or status change.
+  const shown = new Map<string, string>();
+  let sawFaultIncident = false;
+  const pollIncidents = async () => {
+    try {
+      const res = await fetch(`${api}/api/v1/incidents?limit=50`, { headers: { authorization: `Bearer ${admin.token}` } });
+      if (!res.ok) return;
+      const { incidents } = (await res.json()) as { incidents: IncidentRow[] };
+      for (const inc of incidents.reverse()) {
+        if (inc.alertFingerprints.length === 0) continue;
+        const key = `${inc.status}|${inc.alertFingerprints.length}|${inc.services.join(',')}`;
+        if (shown.get(inc.id) === key) continue;
+        const first = !shown.has(inc.id);
+        shown.set(inc.id, key);
+        say(`== INCIDENT ${inc.id} ${first ? 'opened' : 'updated'} [${inc.severity}, ${inc.status}] ${inc.title}`);
+        say(`   ${inc.alertFingerprints.length} alert(s) on services: ${inc.services.join(', ') || '-'}; details: npm run aiops -- incidents show ${inc.id}`);
+        if (timeline.fault && inc.services.includes(timeline.fault.root)) sawFaultIncident = true;
+      }
+    } catch {
+      // central is stopping, or busy: the next poll tries again
+    }
+  };
+  const pollTimer = setInterval(() => void poll().then(pollIncidents), 5000);
 
   const stop = async (why: string) => {
     if (stopping) return;
@@ -224,13 +258,13 @@ async function main(): Promise<number> {
     if (o.exitAfterAlert) {
       const started = Date.now();
       const check = setInterval(() => {
-        if (sawFaultAlert) {
+        if (sawFaultAlert && sawFaultIncident) {
           clearInterval(check);
-          say(`\nan alert about ${timeline.fault?.root} is readable through the API ${Math.round((Date.now() - (faultAt?.getTime() ?? started)) / 1000)} s after the fault began`);
+          say(`\nan alert and an incident about ${timeline.fault?.root} are readable through the API ${Math.round((Date.now() - (faultAt?.getTime() ?? started)) / 1000)} s after the fault began`);
           void stop('--exit-after-alert').then(() => resolveExit(0));
         } else if (Date.now() - started > o.timeout) {
           clearInterval(check);
-          warn(`!! no alert about ${timeline.fault?.root} within ${Math.round(o.timeout / 1000)} s: the quickstart FAILED`);
+          warn(`!! no ${sawFaultAlert ? 'incident' : 'alert'} about ${timeline.fault?.root} within ${Math.round(o.timeout / 1000)} s: the quickstart FAILED`);
           void stop('timeout').then(() => resolveExit(1));
         }
       }, 1000);

@@ -128,6 +128,8 @@ export class CorrelationEngine {
   private readonly live: IncidentState[] = [];
   private readonly byFingerprint = new Map<string, IncidentState>();
   private readonly byId = new Map<string, IncidentState>();
+  /** Incidents resolved or merged away lately (for whoever turns events into documents). */
+  private readonly retiredById = new Map<string, IncidentState>();
   private readonly nameCount = new Map<string, number>();
   private readonly pairCount = new Map<string, number>();
   private readonly depends = new Map<string, boolean>();
@@ -163,8 +165,43 @@ export class CorrelationEngine {
     return this.live;
   }
 
+  /** A live incident, or one resolved or merged away in the last 10,000 retirements. */
   get(id: string): IncidentState | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id) ?? this.retiredById.get(id);
+  }
+
+  /**
+   * Takes over an incident from before a restart (central reloads its open incidents): its id
+   * and opening time, and its alerts with whether each still fires. No events.
+   */
+  adopt(inc: { id: string; openedAtMs: number; updatedAtMs: number }, alerts: ReadonlyArray<EngineAlert & { firing: boolean }>): void {
+    if (alerts.length === 0 || this.byId.has(inc.id)) return;
+    const sorted = [...alerts].sort((a, b) => a.startsAtMs - b.startsAtMs || (a.fingerprint < b.fingerprint ? -1 : 1));
+    const state = this.openIncident(this.memberOf(sorted[0]!), inc.openedAtMs, inc.id);
+    this.counters.opened--;
+    for (const a of sorted) {
+      if (this.byFingerprint.has(a.fingerprint)) continue;
+      const m = this.memberOf(a);
+      this.addMember(state, m, alertTokens(a.labels, a.annotations), this.pairsOf(a.labels), this.entityValuesOf(a.labels), a.startsAtMs);
+      if (!a.firing) {
+        m.firing = false;
+        state.firing--;
+      }
+    }
+    state.updatedAtMs = Math.max(state.updatedAtMs, inc.updatedAtMs);
+    if (state.firing === 0) state.quietSinceMs = Math.max(state.lastAlertAtMs, inc.updatedAtMs);
+  }
+
+  private memberOf(alert: EngineAlert): Member {
+    return {
+      fingerprint: alert.fingerprint,
+      labels: alert.labels,
+      annotations: alert.annotations,
+      startsAtMs: alert.startsAtMs,
+      severity: severityRank(alert.labels['severity']),
+      entity: this.graph ? this.graph.resolve(alert.labels, this.config.entity_labels) : -1,
+      firing: true,
+    };
   }
 
   /** A firing alert at its startsAtMs. */
@@ -186,15 +223,7 @@ export class CorrelationEngine {
       return { incident: existing.id, events };
     }
 
-    const member: Member = {
-      fingerprint: alert.fingerprint,
-      labels: alert.labels,
-      annotations: alert.annotations,
-      startsAtMs: t,
-      severity: severityRank(alert.labels['severity']),
-      entity: this.graph ? this.graph.resolve(alert.labels, this.config.entity_labels) : -1,
-      firing: true,
-    };
+    const member = this.memberOf(alert);
     const tokens = alertTokens(alert.labels, alert.annotations);
     const pairs = this.pairsOf(alert.labels);
     const values = this.entityValuesOf(alert.labels);
@@ -274,9 +303,15 @@ export class CorrelationEngine {
     if (i >= 0) this.live.splice(i, 1);
     for (const fp of inc.members.keys()) if (this.byFingerprint.get(fp) === inc) this.byFingerprint.delete(fp);
     this.byId.delete(inc.id);
+    this.retire(inc);
     this.learn(inc);
     this.counters.resolved++;
     return { type: 'resolved', incident: inc.id, atMs, text: `resolved: ${why}` };
+  }
+
+  private retire(inc: IncidentState): void {
+    this.retiredById.set(inc.id, inc);
+    if (this.retiredById.size > 10_000) this.retiredById.delete(this.retiredById.keys().next().value as string);
   }
 
   private evictOverflow(t: number, events: IncidentEvent[]): void {
@@ -287,9 +322,9 @@ export class CorrelationEngine {
     }
   }
 
-  private openIncident(member: Member, t: number): IncidentState {
+  private openIncident(member: Member, t: number, id = incidentId(member.fingerprint, t)): IncidentState {
     const inc: IncidentState = {
-      id: incidentId(member.fingerprint, t),
+      id,
       openedAtMs: t,
       lastAlertAtMs: t,
       windowEndMs: Math.min(t + this.config.window, t + this.config.cap),
@@ -356,6 +391,7 @@ export class CorrelationEngine {
     this.live.splice(this.live.indexOf(from), 1);
     this.byId.delete(from.id);
     from.resolvedAtMs = t;
+    this.retire(from);
     this.counters.merged++;
     const events: IncidentEvent[] = [{ type: 'merged', incident: into.id, other: from.id, atMs: t, text: `merged ${from.id} (${from.members.size} alerts): they share a cause` }];
     if (into.representative !== before) events.push(this.representativeEvent(into, t));

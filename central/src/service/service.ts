@@ -29,6 +29,7 @@ import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyDiscovery, TopologyE
 import type { TopologyStore } from '../topology/index.js';
 import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
+import { CorrelationStage } from '../correlate/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
@@ -54,7 +55,7 @@ export interface CentralRuntime {
 }
 
 const NOT_YET: Partial<Record<CentralRole, string>> = {
-  correlate: 'alert correlation arrives with issue #8',
+  correlate: 'correlation runs inside the processes that take alerts in (all, ingest, detect, api) until alerts travel on the bus',
   rca: 'root-cause analysis arrives with issue #9',
   act: 'remediation arrives with a later issue',
 };
@@ -71,6 +72,8 @@ export class CentralService {
   readonly featureConsumer: FeatureBusConsumer | undefined;
   /** Tier-2/3 models (issue #7): versions and stages. */
   readonly models: ModelRegistry;
+  /** Alerts into incidents (time-topology correlation), after the alert store. */
+  readonly correlation: CorrelationStage;
   /** The service topology (embedded graph or Neo4j, topology.store). */
   readonly topology: TopologyStore;
   /** Whether a role here uses the topology (api, ingest): only then is the store started. */
@@ -144,6 +147,10 @@ export class CentralService {
 
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
+      // receive -> deduplicate (the alert store) -> correlate into incidents -> notify.
+      this.correlation = new CorrelationStage(settings('alerts/correlation'), config.correlation, { alerts: s.alerts, incidents: s.incidents, topology: this.topology }, [config.tenant]);
+      this.add('alerts/correlation', this.correlation);
+      alertSink.addDownstream(this.correlation);
       this.models = new ModelRegistry(artifactStoreFor(config.models.registry, config.data_dir), () => rt.clock.now());
       this.modelServer = has('detect') && config.models.enabled ? new ModelServer(settings('detect/models'), config.models, this.models) : undefined;
       if (this.modelServer) this.add('detect/models', this.modelServer);

@@ -6,9 +6,9 @@ import { validateIncident } from '../../../shared-schemas/src/index.js';
 import type { Incident } from '../../../shared-schemas/src/index.js';
 import type { SqliteDatabase } from './database.js';
 import { StorageError, toStorageError } from './errors.js';
-import { checkNow, checkTenant, tenantListQuery } from './alert-store.js';
+import { checkNow, checkTenant, listBounds, tenantListQuery } from './alert-store.js';
 import { setLabel, show } from './labels.js';
-import type { IncidentFilter, IncidentStore } from './types.js';
+import type { IncidentEventRecord, IncidentFilter, IncidentStore } from './types.js';
 
 const STATUSES: ReadonlyArray<Incident['status']> = ['open', 'acknowledged', 'mitigated', 'resolved'];
 
@@ -32,6 +32,9 @@ export class SqliteIncidentStore implements IncidentStore {
             updated_at_ms = excluded.updated_at_ms, resolved_at_ms = excluded.resolved_at_ms, doc = excluded.doc
           WHERE excluded.updated_at_ms >= incidents.updated_at_ms`),
         get: h.prepare('SELECT doc FROM incidents WHERE tenant = ? AND id = ?').pluck(),
+        lastSeq: h.prepare('SELECT MAX(seq) FROM incident_events WHERE tenant = ? AND incident_id = ?').pluck(),
+        appendEvent: h.prepare('INSERT INTO incident_events (tenant, incident_id, seq, at_ms, type, fingerprint, actor, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+        timeline: h.prepare('SELECT at_ms AS atMs, type, fingerprint, actor, text FROM (SELECT * FROM incident_events WHERE tenant = ? AND incident_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq'),
       };
     } catch (err) {
       throw toStorageError(err, 'cannot prepare the incident store (is the database migrated?)');
@@ -78,6 +81,38 @@ export class SqliteIncidentStore implements IncidentStore {
     }
   }
 
+  async appendTimeline(tenant: string, id: string, events: readonly IncidentEventRecord[]): Promise<void> {
+    this.ensureOpen();
+    checkTenant(tenant);
+    if (typeof id !== 'string' || id === '' || id.length > 128) throw new StorageError('INVALID_ARGUMENT', `id must be a string of 1..128 characters (got ${show(id)})`);
+    if (!Array.isArray(events)) throw new StorageError('INVALID_ARGUMENT', `events must be an array (got ${show(events)})`);
+    events.forEach((e, i) => {
+      if (!Number.isSafeInteger(e?.atMs) || e.atMs < 0) throw new StorageError('INVALID_ARGUMENT', `events[${i}].atMs must be an integer number of ms (got ${show(e?.atMs)})`);
+      for (const k of ['type', 'fingerprint', 'actor', 'text'] as const) {
+        if (typeof e[k] !== 'string' || e[k].length > 4096) throw new StorageError('INVALID_ARGUMENT', `events[${i}].${k} must be a string of at most 4096 characters (got ${show(e[k])})`);
+      }
+    });
+    try {
+      this.db.handle.transaction(() => {
+        let seq = (this.st.lastSeq.get(tenant, id) as number | null) ?? 0;
+        for (const e of events) this.st.appendEvent.run(tenant, id, ++seq, e.atMs, e.type, e.fingerprint, e.actor, e.text);
+      }).immediate();
+    } catch (err) {
+      throw toStorageError(err, `timeline of incident ${JSON.stringify(id)} not stored`);
+    }
+  }
+
+  async timeline(tenant: string, id: string, limit = 1000): Promise<IncidentEventRecord[]> {
+    this.ensureOpen();
+    checkTenant(tenant);
+    const { limit: n } = listBounds({ limit });
+    try {
+      return this.st.timeline.all(tenant, id, n) as IncidentEventRecord[];
+    } catch (err) {
+      throw toStorageError(err, 'incident timeline lookup failed');
+    }
+  }
+
   /**
    * Retention (not part of IncidentStore): deletes resolved incidents last updated before
    * `beforeMs`, in every tenant. Returns how many.
@@ -86,7 +121,11 @@ export class SqliteIncidentStore implements IncidentStore {
     this.ensureOpen();
     checkNow(beforeMs);
     try {
-      return this.db.handle.prepare("DELETE FROM incidents WHERE status = 'resolved' AND updated_at_ms < ?").run(beforeMs).changes;
+      const h = this.db.handle;
+      return h.transaction(() => {
+        h.prepare("DELETE FROM incident_events WHERE (tenant, incident_id) IN (SELECT tenant, id FROM incidents WHERE status = 'resolved' AND updated_at_ms < ?)").run(beforeMs);
+        return h.prepare("DELETE FROM incidents WHERE status = 'resolved' AND updated_at_ms < ?").run(beforeMs).changes;
+      }).immediate();
     } catch (err) {
       throw toStorageError(err, 'incident pruning failed');
     }

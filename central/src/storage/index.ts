@@ -17,6 +17,7 @@ export type {
   FeatureQuery,
   FeatureSample,
   FeatureSeries,
+  IncidentEventRecord,
   IncidentFilter,
   IncidentStore,
   LogQuery,

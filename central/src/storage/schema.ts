@@ -305,6 +305,22 @@ CREATE TABLE bus_offsets (
 
 // The embedded topology store (issue #8): declared and discovered nodes and edges per tenant,
 // with first and last sighting; properties as a JSON object of scalars.
+// What happened to an incident, in order (opened, alerts joined and resolved, merges, the
+// representative changing, acknowledged, resolved): seq orders the events of one incident.
+const INCIDENT_TIMELINE = `
+CREATE TABLE incident_events (
+  tenant TEXT NOT NULL,
+  incident_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (tenant, incident_id, seq)
+) WITHOUT ROWID;
+`;
+
 const TOPOLOGY = `
 CREATE TABLE topology_nodes (
   tenant TEXT NOT NULL,
@@ -342,4 +358,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 7, name: 'metrics: feature frames logged, folded into per-series chunks', up: FEATURE_LOG },
   { id: 8, name: 'bus: consumer offsets stored with their effects', up: BUS_OFFSETS },
   { id: 9, name: 'topology: declared and discovered nodes and edges', up: TOPOLOGY },
+  { id: 10, name: 'incidents: timeline events', up: INCIDENT_TIMELINE },
 ]);

@@ -218,11 +218,27 @@ export interface IncidentFilter {
   limit?: number;
 }
 
+/** One entry of an incident's timeline. */
+export interface IncidentEventRecord {
+  atMs: number;
+  /** opened, alert_added, alert_refired, alert_resolved, merged, representative_changed, acknowledged, resolved... */
+  type: string;
+  /** The alert concerned, or "". */
+  fingerprint: string;
+  /** Who: "correlation" for the engine, an API key id or "cli" for a person. */
+  actor: string;
+  text: string;
+}
+
 export interface IncidentStore {
   /** Creates or replaces by id (idempotent). */
   put(incident: Incident): Promise<void>;
   get(tenant: string, id: string): Promise<Incident | undefined>;
   list(tenant: string, filter: IncidentFilter): Promise<Incident[]>;
+  /** Appends events to an incident's timeline, in order. */
+  appendTimeline(tenant: string, id: string, events: readonly IncidentEventRecord[]): Promise<void>;
+  /** The timeline, oldest first, at most `limit` entries (the newest kept when cut). */
+  timeline(tenant: string, id: string, limit?: number): Promise<IncidentEventRecord[]>;
 }
 
 // ---------------------------------------------------------------- audit
