@@ -18,5 +18,7 @@ export { dispatchAlerts } from './dispatch.js';
 export type { DispatchAlert, RouteOptions, SentNotification } from './dispatch.js';
 export { buildWebhookPayload, compareAlertsForNotification, GO_ZERO_TIME, goTime, groupKeyOf, groupLabelsOf } from './webhook.js';
 export type { NotifiedAlert, WebhookAlert, WebhookGroup, WebhookV4 } from './webhook.js';
+export { correlateInputLines, scenarioAlertStream } from './stream.js';
+export type { LabelledAlertStream } from './stream.js';
 export { AlertStormError, isAlertStormError } from './errors.js';
 export type { AlertStormErrorCode, SourcePosition } from './errors.js';

@@ -4,7 +4,7 @@
 //   aiops agents enroll [--ttl 1h]                      (REST, admin key: prints a one-time token)
 //   aiops agents list | aiops agents revoke <id>
 //   aiops alerts list [--status firing] [--label k=v]   (REST, read key)
-//   aiops incidents list
+//   aiops incidents list|show <id>|ack <id>|resolve <id> (REST, read key; write key to ack and resolve)
 // Keys are managed on the database directly: the first admin key cannot come from an API that
 // needs one, and whoever can read central's data folder owns the installation anyway. Every
 // other command goes through the REST API with a key (--key or AIOPS_API_KEY), so agent
@@ -212,16 +212,70 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
         ),
       );
     });
-  program
-    .command('incidents')
-    .description('incidents (REST, read key)')
+  const incidents = program.command('incidents').description('incidents (REST: read key to look, write key to acknowledge or resolve)');
+  incidents
     .command('list')
     .description('list incidents, most recently updated first')
     .option('--status <status>', 'open, acknowledged, mitigated or resolved')
-    .action(async (o: { status?: string }) => {
-      const r = await api('GET', `api/v1/incidents${o.status ? `?status=${encodeURIComponent(o.status)}` : ''}`);
-      print(r, () => table((r.incidents as any[]).map((i) => ({ id: i.id, status: i.status, severity: i.severity, title: i.title, services: i.services.join(','), opened: i.openedAt })), ['id', 'status', 'severity', 'title', 'services', 'opened']));
+    .option('--severity <severity>', 'info, warning or critical')
+    .option('--service <name>', 'only incidents naming this service')
+    .option('--limit <n>', 'at most this many (default 50)', '50')
+    .option('--offset <n>', 'skip this many (paging)', '0')
+    .action(async (o: { status?: string; severity?: string; service?: string; limit: string; offset: string }) => {
+      const q = new URLSearchParams({ limit: o.limit, offset: o.offset });
+      if (o.status) q.set('status', o.status);
+      if (o.severity) q.set('severity', o.severity);
+      if (o.service) q.set('service', o.service);
+      const r = await api('GET', `api/v1/incidents?${q}`);
+      print(r, () => {
+        const rows = table(
+          (r.incidents as any[]).map((i) => ({ id: i.id, status: i.status, severity: i.severity, alerts: String(i.alertFingerprints.length), services: i.services.join(','), opened: i.openedAt.replace(/\.\d{3}Z$/, 'Z'), title: i.title.slice(0, 90) })),
+          ['id', 'status', 'severity', 'alerts', 'services', 'opened', 'title'],
+        );
+        return r.next !== undefined ? `${rows}(more: --offset ${r.next})\n` : rows;
+      });
     });
+  incidents
+    .command('show <id>')
+    .description('one incident: its alerts, services, root causes and timeline')
+    .action(async (id: string) => {
+      const r = await api('GET', `api/v1/incidents/${encodeURIComponent(id)}`);
+      print(r, () => {
+        const lines = [
+          `${r.id}  ${r.status}  ${r.severity}`,
+          `title:     ${r.title}`,
+          `opened:    ${r.openedAt}${r.resolvedAt ? `   resolved: ${r.resolvedAt}` : ''}`,
+          `services:  ${r.services.join(', ') || '-'}`,
+          `represented by alert ${r.representativeFingerprint}`,
+          '',
+          `alerts (${r.alertFingerprints.length}):`,
+          table(
+            (r.alerts as any[]).map((a) => ({ fingerprint: a.fingerprint, status: a.status, alert: a.labels.alertname ?? '', service: a.labels.service ?? a.labels.database ?? '', host: a.labels.host ?? '', severity: a.labels.severity ?? '', since: a.startsAt.replace(/\.\d{3}Z$/, 'Z') })),
+            ['fingerprint', 'status', 'alert', 'service', 'host', 'severity', 'since'],
+          ).trimEnd(),
+        ];
+        if ((r.rootCauses as any[]).length > 0) {
+          lines.push('', 'root causes:');
+          for (const c of r.rootCauses as any[]) lines.push(`  ${c.rank}. ${c.service} ${c.metric} p=${Number(c.probability).toFixed(2)} (${c.method})`);
+        }
+        lines.push('', 'timeline:');
+        for (const e of r.timeline as any[]) lines.push(`  ${e.at.replace(/\.\d{3}Z$/, 'Z')}  ${e.type.padEnd(22)} ${e.text}${e.actor !== 'correlation' ? `  [${e.actor}]` : ''}`);
+        return `${lines.join('\n')}\n`;
+      });
+    });
+  for (const [verb, done] of [
+    ['ack', 'acknowledged'],
+    ['resolve', 'resolved'],
+  ] as const) {
+    incidents
+      .command(`${verb} <id>`)
+      .description(verb === 'ack' ? 'acknowledge an incident (write key): someone is on it' : 'resolve an incident by hand (write key): later alerts open a new one')
+      .option('--comment <text>', 'why, for the timeline')
+      .action(async (id: string, o: { comment?: string }) => {
+        const r = await api('POST', `api/v1/incidents/${encodeURIComponent(id)}/${verb}`, o.comment ? { comment: o.comment } : {});
+        print(r, () => `${r.id} ${done} (status ${r.status})\n`);
+      });
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });

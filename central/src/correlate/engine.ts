@@ -104,6 +104,9 @@ export interface EngineCounters {
   overflow: number;
 }
 
+/** Unassigned firing fingerprints remembered (oldest forgotten first). */
+const MAX_UNASSIGNED_TRACKED = 100_000;
+
 const STOPWORDS = new Set(['the', 'and', 'for', 'than', 'with', 'from', 'over', 'into', 'are', 'has', 'have', 'its', 'this', 'that', 'was', 'were', 'more', 'less', 'usual', 'high', 'low', 'is']);
 
 /** Words of an alert's name (camelCase split) and summary/description, lower case. */
@@ -128,6 +131,8 @@ export class CorrelationEngine {
   private readonly live: IncidentState[] = [];
   private readonly byFingerprint = new Map<string, IncidentState>();
   private readonly byId = new Map<string, IncidentState>();
+  /** Fingerprints firing but in no incident: a repeat is a duplicate, as for any firing alert. */
+  private readonly firingUnassigned = new Set<string>();
   /** Incidents resolved or merged away lately (for whoever turns events into documents). */
   private readonly retiredById = new Map<string, IncidentState>();
   private readonly nameCount = new Map<string, number>();
@@ -212,17 +217,18 @@ export class CorrelationEngine {
     const existing = this.byFingerprint.get(alert.fingerprint);
     if (existing) {
       const m = existing.members.get(alert.fingerprint)!;
-      if (!m.firing) {
-        m.firing = true;
-        existing.firing++;
-        existing.quietSinceMs = 0;
-      }
+      // Still firing: a duplicate (Alertmanager semantics), nothing changes.
+      if (m.firing) return { incident: existing.id, events };
+      m.firing = true;
+      existing.firing++;
+      existing.quietSinceMs = 0;
       this.counters.refired++;
       this.touch(existing, t);
       events.push({ type: 'alert_refired', incident: existing.id, atMs: t, fingerprint: alert.fingerprint, text: `${describe(alert.labels)} fired again` });
       return { incident: existing.id, events };
     }
 
+    if (this.firingUnassigned.has(alert.fingerprint)) return { incident: null, events };
     const member = this.memberOf(alert);
     const tokens = alertTokens(alert.labels, alert.annotations);
     const pairs = this.pairsOf(alert.labels);
@@ -238,6 +244,8 @@ export class CorrelationEngine {
     if (qualified.length === 0) {
       if (member.severity < this.openSeverity) {
         this.counters.unassigned++;
+        this.firingUnassigned.add(alert.fingerprint);
+        if (this.firingUnassigned.size > MAX_UNASSIGNED_TRACKED) this.firingUnassigned.delete(this.firingUnassigned.values().next().value as string);
         return { incident: null, events };
       }
       const inc = this.openIncident(member, t);
@@ -266,6 +274,7 @@ export class CorrelationEngine {
   /** A resolved alert at `atMs` (its endsAt). Unknown or unassigned fingerprints are ignored. */
   resolve(fingerprint: string, atMs: number): IncidentEvent[] {
     const events = this.advance(atMs);
+    this.firingUnassigned.delete(fingerprint);
     const inc = this.byFingerprint.get(fingerprint);
     if (!inc) return events;
     const m = inc.members.get(fingerprint)!;
@@ -279,6 +288,12 @@ export class CorrelationEngine {
       if (this.config.resolve_hold === 0) events.push(...this.advance(atMs));
     }
     return events;
+  }
+
+  /** Resolves a live incident now (a person resolved it); its alerts firing later open new incidents. */
+  close(id: string, atMs: number, why: string): IncidentEvent[] {
+    const inc = this.byId.get(id);
+    return inc ? [this.finish(inc, atMs, why)] : [];
   }
 
   /** Moves event time to `t`: incidents quiet for resolve_hold resolve. */

@@ -97,6 +97,28 @@ export function parseAlertLine(text: string, line: number): ReplayAlert | undefi
   return { fingerprint: alertFingerprint(labels), labels, annotations: labelsOf(o['annotations'], line, 'annotations', false), startsAtMs, endsAtMs };
 }
 
+export interface ReplayEvent {
+  /** Event time: the alert's startsAt (fire) or endsAt (resolve). */
+  t: number;
+  kind: 'resolve' | 'fire';
+  /** Index of the alert in the input. */
+  i: number;
+}
+
+/**
+ * The order alerts are replayed in: by time; at one instant resolves before fires; then input
+ * order. Feeding central the same events in this order gives the online path the same input.
+ */
+export function eventOrder(alerts: readonly ReplayAlert[]): ReplayEvent[] {
+  const order: ReplayEvent[] = [];
+  alerts.forEach((a, i) => {
+    order.push({ t: a.startsAtMs, kind: 'fire', i });
+    if (a.endsAtMs > 0) order.push({ t: a.endsAtMs, kind: 'resolve', i });
+  });
+  order.sort((x, y) => x.t - y.t || (x.kind === y.kind ? 0 : x.kind === 'resolve' ? -1 : 1) || x.i - y.i);
+  return order;
+}
+
 export interface ReplayIncident {
   id: string;
   openedAtMs: number;
@@ -117,13 +139,7 @@ export interface ReplayResult {
 /** Runs the alerts through a fresh engine in event time (see the file comment). */
 export function replayAlerts(alerts: readonly ReplayAlert[], config: CorrelationConfig, graph?: EntityGraph, onEvent?: (e: IncidentEvent) => void): ReplayResult {
   const engine = new CorrelationEngine(config, graph);
-  // Time order; resolves (kind 0) before fires (kind 1) at one instant; then input order.
-  const order: Array<{ t: number; kind: 0 | 1; i: number }> = [];
-  alerts.forEach((a, i) => {
-    order.push({ t: a.startsAtMs, kind: 1, i });
-    if (a.endsAtMs > 0) order.push({ t: a.endsAtMs, kind: 0, i });
-  });
-  order.sort((x, y) => x.t - y.t || x.kind - y.kind || x.i - y.i);
+  const order = eventOrder(alerts);
   const direct: Array<string | null> = new Array(alerts.length).fill(null);
   const mergedInto = new Map<string, string>();
   const incidents = new Map<string, ReplayIncident>();
@@ -147,7 +163,7 @@ export function replayAlerts(alerts: readonly ReplayAlert[], config: Correlation
   };
   for (const ev of order) {
     const a = alerts[ev.i]!;
-    if (ev.kind === 0) take(engine.resolve(a.fingerprint, ev.t));
+    if (ev.kind === 'resolve') take(engine.resolve(a.fingerprint, ev.t));
     else {
       const r = engine.fire(a);
       take(r.events);

@@ -96,6 +96,15 @@ export class CorrelationStage implements AlertConsumer, Component {
     await this.chain.catch(() => undefined);
   }
 
+  /**
+   * The tenant's topology changed (declared through the API): the engine re-reads it before
+   * its next alert. Discovered changes are picked up by the periodic re-read.
+   */
+  topologyChanged(tenant: string): void {
+    const st = this.tenants.get(tenant);
+    if (st) st.topologyReadMs = Number.NEGATIVE_INFINITY;
+  }
+
   /** The engine of a tenant (tests, the API's view of live state). */
   engine(tenant: string): CorrelationEngine | undefined {
     return this.tenants.get(tenant)?.engine;
@@ -104,6 +113,44 @@ export class CorrelationStage implements AlertConsumer, Component {
   /** Alerts as the alert store returned them (AlertStoreSink's downstream): deduplicated, stored. */
   consumeAlerts(alerts: readonly Alert[]): Promise<void> {
     return this.serial(() => this.handle(alerts));
+  }
+
+  /**
+   * A person acknowledges an incident: status acknowledged (kept while it grows), on the
+   * timeline with who and why. Undefined when there is no such incident.
+   */
+  acknowledge(tenant: string, id: string, actor: string, comment = ''): Promise<Incident | undefined> {
+    return this.serialValue(async () => {
+      const inc = await this.deps.incidents.get(tenant, id);
+      if (!inc) return undefined;
+      if (inc.status !== 'open') return inc;
+      const now = this.settings.clock.now();
+      const doc: Incident = { ...inc, status: 'acknowledged', updatedAtMs: Math.max(now, inc.updatedAtMs) };
+      await this.deps.incidents.put(doc);
+      await this.deps.incidents.appendTimeline(tenant, id, [{ atMs: now, type: 'acknowledged', fingerprint: '', related: '', actor, text: `acknowledged by ${actor}${comment ? `: ${comment}` : ''}` }]);
+      await this.notify([{ kind: 'changed', incident: doc, events: [] }]);
+      return doc;
+    });
+  }
+
+  /**
+   * A person resolves an incident: it stops taking alerts (a later alert opens a new one) and
+   * is resolved now, on the timeline with who and why. Undefined when there is no such incident.
+   */
+  resolveIncident(tenant: string, id: string, actor: string, comment = ''): Promise<Incident | undefined> {
+    return this.serialValue(async () => {
+      const inc = await this.deps.incidents.get(tenant, id);
+      if (!inc) return undefined;
+      if (inc.status === 'resolved') return inc;
+      const now = this.settings.clock.now();
+      const st = this.tenants.get(tenant);
+      st?.engine.close(id, now, `resolved by ${actor}`);
+      const doc: Incident = { ...inc, status: 'resolved', resolvedAtMs: now, updatedAtMs: Math.max(now, inc.updatedAtMs) };
+      await this.deps.incidents.put(doc);
+      await this.deps.incidents.appendTimeline(tenant, id, [{ atMs: now, type: 'resolved', fingerprint: '', related: '', actor, text: `resolved by ${actor}${comment ? `: ${comment}` : ''}` }]);
+      await this.notify([{ kind: 'changed', incident: doc, events: [] }]);
+      return doc;
+    });
   }
 
   /** Advances every engine to the clock (resolutions without new alerts). */
@@ -115,9 +162,26 @@ export class CorrelationStage implements AlertConsumer, Component {
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
+    return this.serialValue(fn);
+  }
+
+  private serialValue<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
+  }
+
+  private async notify(changes: IncidentChange[]): Promise<void> {
+    for (const n of this.next) {
+      try {
+        await n.consumeIncidents(changes);
+      } catch (err) {
+        this.settings.logger.error({ err: (err as Error).message }, 'an incident notification stage failed');
+      }
+    }
   }
 
   private async handle(alerts: readonly Alert[]): Promise<void> {
@@ -160,10 +224,10 @@ export class CorrelationStage implements AlertConsumer, Component {
     const mergedAway = new Map<string, string>();
     for (const e of events) {
       this.m.events.inc(1, { type: e.type });
-      record(e.incident, { atMs: e.atMs, type: e.type, fingerprint: e.fingerprint ?? '', actor: CORRELATION_ACTOR, text: e.text });
+      record(e.incident, { atMs: e.atMs, type: e.type, fingerprint: e.fingerprint ?? '', related: e.other ?? '', actor: CORRELATION_ACTOR, text: e.text });
       if (e.type === 'merged' && e.other) {
         mergedAway.set(e.other, e.incident);
-        record(e.other, { atMs: e.atMs, type: 'merged_into', fingerprint: '', actor: CORRELATION_ACTOR, text: `merged into ${e.incident}` });
+        record(e.other, { atMs: e.atMs, type: 'merged_into', fingerprint: '', related: e.incident, actor: CORRELATION_ACTOR, text: `merged into ${e.incident}` });
         for (const fp of engine.get(e.incident)?.members.keys() ?? []) linked.add(fp);
       }
     }
@@ -192,13 +256,7 @@ export class CorrelationStage implements AlertConsumer, Component {
       this.settings.logger.error({ tenant, err: (err as Error).message }, 'correlation could not store its incidents');
       throw err;
     }
-    for (const n of this.next) {
-      try {
-        await n.consumeIncidents(changes);
-      } catch (err) {
-        this.settings.logger.error({ err: (err as Error).message }, 'an incident notification stage failed');
-      }
-    }
+    await this.notify(changes);
   }
 
   private document(tenant: string, s: IncidentState, stored: Incident | undefined, mergedInto: string | undefined): Incident {
@@ -244,7 +302,7 @@ export class CorrelationStage implements AlertConsumer, Component {
     if (!st) {
       st = { engine: new CorrelationEngine(this.config, await this.graph(tenant)), topologyReadMs: now };
       this.tenants.set(tenant, st);
-    } else if (this.deps.topology && Math.abs(now - st.topologyReadMs) >= TOPOLOGY_REFRESH_MS) {
+    } else if (this.deps.topology && !(Math.abs(now - st.topologyReadMs) < TOPOLOGY_REFRESH_MS)) {
       st.topologyReadMs = now;
       st.engine.setTopology(await this.graph(tenant));
     }

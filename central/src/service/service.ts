@@ -208,7 +208,7 @@ export class CentralService {
       }
       if (has('api')) {
         if (!has('ingest')) registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
-        registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts });
+        registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts, actions: this.correlation });
         const server = this.modelServer;
         registerModelRoutes(this.gateway, { registry: this.models, ...(server ? { serving: () => server.status() } : {}) });
         const topology = this.topology;
@@ -218,6 +218,7 @@ export class CentralService {
             validate: (body) => validateTopologyDocument(body),
             apply: async (t, doc) => {
               await topology.putDeclared(t, doc as TopologyDocument, rt.clock.now());
+              this.correlation.topologyChanged(t);
             },
             defaults: () => ({ version: 1, name: '', nodes: [], edges: [] }),
           },
@@ -238,6 +239,7 @@ export class CentralService {
           const now = rt.clock.now();
           await s.configs.put({ tenant: t, name: 'topology', body: valid, updatedBy: actor }, now);
           const r = await topology.putDeclared(t, valid, now);
+          this.correlation.topologyChanged(t);
           await s.audit.append({ atMs: now, actor, action: 'config.topology.put', target: 'topology', details: { via: 'graphql', nodes: r.nodes, edges: r.edges } });
           return r;
         };
@@ -302,6 +304,7 @@ export class CentralService {
     if (declared) {
       try {
         await this.topology.putDeclared(this.config.tenant, validateTopologyDocument(declared.body), this.rt.clock.now());
+        this.correlation.topologyChanged(this.config.tenant);
       } catch (err) {
         this.rt.logger.error({ err: (err as Error).message, version: declared.version }, 'stored topology not loaded into the topology store');
       }

@@ -11,6 +11,7 @@ import { setLabel, show } from './labels.js';
 import type { IncidentEventRecord, IncidentFilter, IncidentStore } from './types.js';
 
 const STATUSES: ReadonlyArray<Incident['status']> = ['open', 'acknowledged', 'mitigated', 'resolved'];
+const SEVERITIES: ReadonlyArray<Incident['severity']> = ['info', 'warning', 'critical'];
 
 function fromDoc(doc: string): Incident {
   const inc = JSON.parse(doc) as Incident;
@@ -33,8 +34,8 @@ export class SqliteIncidentStore implements IncidentStore {
           WHERE excluded.updated_at_ms >= incidents.updated_at_ms`),
         get: h.prepare('SELECT doc FROM incidents WHERE tenant = ? AND id = ?').pluck(),
         lastSeq: h.prepare('SELECT MAX(seq) FROM incident_events WHERE tenant = ? AND incident_id = ?').pluck(),
-        appendEvent: h.prepare('INSERT INTO incident_events (tenant, incident_id, seq, at_ms, type, fingerprint, actor, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-        timeline: h.prepare('SELECT at_ms AS atMs, type, fingerprint, actor, text FROM (SELECT * FROM incident_events WHERE tenant = ? AND incident_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq'),
+        appendEvent: h.prepare('INSERT INTO incident_events (tenant, incident_id, seq, at_ms, type, fingerprint, related, actor, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+        timeline: h.prepare('SELECT at_ms AS atMs, type, fingerprint, related, actor, text FROM (SELECT * FROM incident_events WHERE tenant = ? AND incident_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq'),
       };
     } catch (err) {
       throw toStorageError(err, 'cannot prepare the incident store (is the database migrated?)');
@@ -72,9 +73,22 @@ export class SqliteIncidentStore implements IncidentStore {
   async list(tenant: string, filter: IncidentFilter): Promise<Incident[]> {
     this.ensureOpen();
     const { where, params, limit } = tenantListQuery(tenant, filter, { allowed: STATUSES, expected: `one of ${STATUSES.join(', ')}` });
-    params.push(limit);
+    const f = filter as IncidentFilter;
+    if (f.severity !== undefined) {
+      if (!SEVERITIES.includes(f.severity)) throw new StorageError('INVALID_ARGUMENT', `severity must be one of ${SEVERITIES.join(', ')} (got ${show(f.severity)})`);
+      where.push('severity = ?');
+      params.push(f.severity);
+    }
+    if (f.service !== undefined) {
+      if (typeof f.service !== 'string' || f.service.length > 1024) throw new StorageError('INVALID_ARGUMENT', `service must be a string of at most 1024 characters (got ${show(f.service)})`);
+      where.push("EXISTS (SELECT 1 FROM json_each(doc, '$.services') WHERE value = ?)");
+      params.push(f.service);
+    }
+    const offset = f.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > 100_000) throw new StorageError('INVALID_ARGUMENT', `offset must be an integer in 0..100000 (got ${show(offset)})`);
+    params.push(limit, offset);
     try {
-      const docs = this.db.handle.prepare(`SELECT doc FROM incidents WHERE ${where.join(' AND ')} ORDER BY updated_at_ms DESC, id LIMIT ?`).pluck().all(...params) as string[];
+      const docs = this.db.handle.prepare(`SELECT doc FROM incidents WHERE ${where.join(' AND ')} ORDER BY updated_at_ms DESC, id LIMIT ? OFFSET ?`).pluck().all(...params) as string[];
       return docs.map(fromDoc);
     } catch (err) {
       throw toStorageError(err, 'incident listing failed');
@@ -88,14 +102,14 @@ export class SqliteIncidentStore implements IncidentStore {
     if (!Array.isArray(events)) throw new StorageError('INVALID_ARGUMENT', `events must be an array (got ${show(events)})`);
     events.forEach((e, i) => {
       if (!Number.isSafeInteger(e?.atMs) || e.atMs < 0) throw new StorageError('INVALID_ARGUMENT', `events[${i}].atMs must be an integer number of ms (got ${show(e?.atMs)})`);
-      for (const k of ['type', 'fingerprint', 'actor', 'text'] as const) {
+      for (const k of ['type', 'fingerprint', 'related', 'actor', 'text'] as const) {
         if (typeof e[k] !== 'string' || e[k].length > 4096) throw new StorageError('INVALID_ARGUMENT', `events[${i}].${k} must be a string of at most 4096 characters (got ${show(e[k])})`);
       }
     });
     try {
       this.db.handle.transaction(() => {
         let seq = (this.st.lastSeq.get(tenant, id) as number | null) ?? 0;
-        for (const e of events) this.st.appendEvent.run(tenant, id, ++seq, e.atMs, e.type, e.fingerprint, e.actor, e.text);
+        for (const e of events) this.st.appendEvent.run(tenant, id, ++seq, e.atMs, e.type, e.fingerprint, e.related, e.actor, e.text);
       }).immediate();
     } catch (err) {
       throw toStorageError(err, `timeline of incident ${JSON.stringify(id)} not stored`);

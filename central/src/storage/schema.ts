@@ -315,6 +315,7 @@ CREATE TABLE incident_events (
   at_ms INTEGER NOT NULL,
   type TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
+  related TEXT NOT NULL,
   actor TEXT NOT NULL,
   text TEXT NOT NULL,
   PRIMARY KEY (tenant, incident_id, seq)

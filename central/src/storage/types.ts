@@ -214,8 +214,13 @@ export interface AlertStore {
 
 export interface IncidentFilter {
   status?: Incident['status'];
+  severity?: Incident['severity'];
+  /** Incidents naming this service. */
+  service?: string;
   sinceMs?: number;
   limit?: number;
+  /** Skips this many (paging; at most 100,000). */
+  offset?: number;
 }
 
 /** One entry of an incident's timeline. */
@@ -225,6 +230,8 @@ export interface IncidentEventRecord {
   type: string;
   /** The alert concerned, or "". */
   fingerprint: string;
+  /** merged: the incident merged in; merged_into: the incident it went into; else "". */
+  related: string;
   /** Who: "correlation" for the engine, an API key id or "cli" for a person. */
   actor: string;
   text: string;
