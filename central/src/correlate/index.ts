@@ -12,7 +12,7 @@ export type { CorrelationConfig, CorrelationConfigInput, SeverityLevel } from '.
 export { alertTokens, CorrelationEngine, describe } from './engine.js';
 export type { Assignment, EngineAlert, EngineCounters, IncidentEvent, IncidentEventType, IncidentState, Member } from './engine.js';
 export { EntityGraph, EntityGraphError } from './entities.js';
-export { AlertLineError, eventOrder, parseAlertLine, replayAlerts } from './replay.js';
+export { AlertLineError, eventOrder, MAX_LINE_BYTES, parseAlertLine, replayAlerts } from './replay.js';
 export type { ReplayAlert, ReplayEvent, ReplayIncident, ReplayResult } from './replay.js';
 export { CORRELATION_ACTOR, CorrelationStage } from './stage.js';
 export type { CorrelationStageDeps, IncidentChange, IncidentConsumer } from './stage.js';

@@ -1,0 +1,142 @@
+// Incidents through a running central: alerts POSTed to the REST API become incidents (with the
+// declared topology); list filters and paging, one incident with alerts and timeline,
+// acknowledge and resolve with scopes and audit, bad queries, and `aiops incidents` on top.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
+import { aiopsMain } from '../cli/aiops.js';
+import { resolveCentralConfig } from '../config/config.js';
+import { CentralService } from '../service/service.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('incidents API and CLI (a running central)', () => {
+  let dir: string;
+  let central: CentralService;
+  let api = '';
+  const tokens: Record<string, string> = {};
+  const keyIds: Record<string, string> = {};
+  const T = Date.now() - 10 * 60_000;
+
+  const call = async (method: string, path: string, scope: 'read' | 'write' | 'admin', body?: unknown) => {
+    const res = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${tokens[scope]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
+  };
+  const cli = async (argv: string[], scope: 'read' | 'write' = 'read') => {
+    let out = '';
+    let err = '';
+    const code = await aiopsMain(argv, { out: (s) => void (out += s), err: (s) => void (err += s), env: { AIOPS_URL: api, AIOPS_API_KEY: tokens[scope] } });
+    return { code, out, err };
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aiops-incidents-'));
+    const cfg = resolveCentralConfig({ data_dir: join(dir, 'data'), log_level: 'silent', api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 }, mqtt: { mode: 'off' }, grpc: { enabled: false } });
+    central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
+    await central.start();
+    api = central.endpoints().api!;
+    for (const scope of ['read', 'write', 'admin'] as const) {
+      const k = await central.stores.apiKeys.create({ name: scope, tenant: 'default', scopes: [scope] }, Date.now());
+      tokens[scope] = k.token;
+      keyIds[scope] = k.record.id;
+    }
+    const topo = {
+      version: 1,
+      name: 'shop',
+      nodes: [
+        { id: 'service:checkout', kind: 'Service', name: 'checkout' },
+        { id: 'service:payment', kind: 'Service', name: 'payment' },
+        { id: 'database:orders', kind: 'Database', name: 'orders' },
+        { id: 'service:search', kind: 'Service', name: 'search' },
+      ],
+      edges: [
+        { kind: 'CALLS', from: 'service:checkout', to: 'service:payment' },
+        { kind: 'CALLS', from: 'service:payment', to: 'database:orders' },
+      ],
+    };
+    assert.equal((await call('PUT', '/api/v1/config/topology', 'admin', topo)).status, 200);
+    const alert = (name: string, service: string, at: number, severity = 'critical') => ({ labels: { alertname: name, service, severity }, annotations: { summary: `${name} on ${service}` }, startsAt: iso(at), status: 'firing' });
+    const r = await call('POST', '/api/v1/alerts/ingest', 'write', {
+      alerts: [alert('HighErrorRate', 'payment', T), alert('HighErrorRate', 'orders', T + 30_000), alert('HighErrorRate', 'checkout', T + 60_000), alert('SlowQueries', 'search', T + 90_000, 'warning')],
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  });
+  after(async () => {
+    await central?.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists incidents with filters and paging', async () => {
+    const all = await call('GET', '/api/v1/incidents', 'read');
+    assert.equal(all.status, 200);
+    assert.equal(all.body.incidents.length, 2);
+    const big = all.body.incidents.find((i: any) => i.alertFingerprints.length === 3);
+    assert.deepEqual(big.services, ['checkout', 'orders', 'payment']);
+    assert.equal(big.severity, 'critical');
+    assert.match(big.title, /^HighErrorRate \(service=orders\) and 2 related alerts on 3 services$/, 'the database everything depends on represents it');
+    const bySvc = await call('GET', '/api/v1/incidents?service=search', 'read');
+    assert.deepEqual(bySvc.body.incidents.map((i: any) => i.services), [['search']]);
+    assert.equal((await call('GET', '/api/v1/incidents?severity=warning', 'read')).body.incidents.length, 1);
+    const page1 = await call('GET', '/api/v1/incidents?limit=1', 'read');
+    assert.equal(page1.body.incidents.length, 1);
+    assert.equal(page1.body.next, 1);
+    const page2 = await call('GET', `/api/v1/incidents?limit=1&offset=${page1.body.next}`, 'read');
+    assert.equal(page2.body.incidents.length, 1);
+    assert.notEqual(page2.body.incidents[0].id, page1.body.incidents[0].id);
+    for (const bad of ['severity=bogus', 'offset=-1', 'limit=0', 'status=done', 'nonsense=1']) {
+      const r = await call('GET', `/api/v1/incidents?${bad}`, 'read');
+      assert.equal(r.status, 400, bad);
+    }
+  });
+
+  it('shows one incident with its alerts and timeline; 404 for an unknown id', async () => {
+    const list = (await call('GET', '/api/v1/incidents?service=payment', 'read')).body.incidents;
+    const one = await call('GET', `/api/v1/incidents/${list[0].id}`, 'read');
+    assert.equal(one.status, 200);
+    assert.equal(one.body.alerts.length, 3);
+    assert.ok(one.body.alerts.every((a: any) => a.incidentId === list[0].id));
+    assert.deepEqual(one.body.timeline.map((e: any) => e.type).slice(0, 2), ['opened', 'alert_added']);
+    assert.equal((await call('GET', '/api/v1/incidents/inc-nope', 'read')).status, 404);
+    const shown = await cli(['incidents', 'show', list[0].id]);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /services:\s+checkout, orders, payment/);
+    assert.match(shown.out, /timeline:\n.*opened/);
+    const listed = await cli(['incidents', 'list', '--service', 'payment']);
+    assert.equal(listed.code, 0, listed.err);
+    assert.match(listed.out, new RegExp(`${list[0].id}\\s+open\\s+critical\\s+3\\s+checkout,orders,payment`));
+  });
+
+  it('acknowledges and resolves with the write scope, on the timeline and in the audit log', async () => {
+    const id = (await call('GET', '/api/v1/incidents?service=search', 'read')).body.incidents[0].id as string;
+    assert.equal((await call('POST', `/api/v1/incidents/${id}/ack`, 'read', {})).status, 403, 'read cannot acknowledge');
+    assert.equal((await call('POST', `/api/v1/incidents/${id}/ack`, 'write', { comment: 'x'.repeat(2000) })).status, 400, 'comment too long');
+    assert.equal((await call('POST', '/api/v1/incidents/inc-nope/ack', 'write', {})).status, 404);
+    const ack = await cli(['incidents', 'ack', id, '--comment', 'looking at the slow queries'], 'write');
+    assert.equal(ack.code, 0, ack.err);
+    assert.match(ack.out, /acknowledged \(status acknowledged\)/);
+    // a new related alert keeps the acknowledgement
+    await call('POST', '/api/v1/alerts/ingest', 'write', { alerts: [{ labels: { alertname: 'SearchErrors', service: 'search', severity: 'critical' }, startsAt: iso(T + 120_000), status: 'firing' }] });
+    const grown = (await call('GET', `/api/v1/incidents/${id}`, 'read')).body;
+    assert.equal(grown.status, 'acknowledged');
+    assert.equal(grown.alertFingerprints.length, 2);
+    const res = await call('POST', `/api/v1/incidents/${id}/resolve`, 'write', { comment: 'index rebuilt' });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.status, 'resolved');
+    const tl = (await call('GET', `/api/v1/incidents/${id}`, 'read')).body.timeline as Array<{ type: string; actor: string; text: string }>;
+    const people = tl.filter((e) => e.actor !== 'correlation');
+    assert.deepEqual(people.map((e) => [e.type, e.actor]), [['acknowledged', keyIds['write']], ['resolved', keyIds['write']]]);
+    assert.match(people[0]!.text, /looking at the slow queries/);
+    const audit = await central.stores.audit.list({ limit: 100 });
+    assert.ok(audit.some((a) => a.action === 'incident.ack' && a.target === id && a.actor === keyIds['write']));
+    assert.ok(audit.some((a) => a.action === 'incident.resolve' && a.target === id));
+    // after a manual resolve, a new alert on search opens a new incident
+    await call('POST', '/api/v1/alerts/ingest', 'write', { alerts: [{ labels: { alertname: 'SearchDown', service: 'search', severity: 'critical' }, startsAt: iso(T + 180_000), status: 'firing' }] });
+    const open = (await call('GET', '/api/v1/incidents?service=search&status=open', 'read')).body.incidents;
+    assert.equal(open.length, 1);
+    assert.notEqual(open[0].id, id);
+  });
+});
