@@ -8,6 +8,7 @@ import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { modelsConfigSchema } from '../detect/serving/config.js';
 import { topologyConfigSchema } from '../topology/config.js';
 import { correlationConfigSchema } from '../correlate/config.js';
+import { inhibitRulesSchema } from '../mute/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
 import { TsdbConfigSchema } from '../tsdb/config.js';
@@ -70,6 +71,8 @@ export const CentralConfigSchema = z
     topology: topologyConfigSchema.prefault({}),
     /** Alert correlation into incidents (time-topology clustering); `npm run correlate --config` reads it too. */
     correlation: correlationConfigSchema.prefault({}),
+    /** Alertmanager-style inhibition: while a source alert fires, matching target alerts with equal labels are muted. */
+    inhibit_rules: inhibitRulesSchema,
   })
   .strict();
 

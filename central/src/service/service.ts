@@ -21,6 +21,7 @@ import { registerAgentConfigRoutes, registerAlertRoutes, registerConfigRoutes, r
 import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
 import { registerGraphqlRoutes } from '../api/graphql.js';
+import { registerSilenceRoutes } from '../api/silences.js';
 import type { GraphQLSchema } from 'graphql/index.js';
 import { embeddedTopologySchema, neo4jTopologySchema } from '../topology/graphql.js';
 import type { DeclareTopology } from '../topology/graphql.js';
@@ -30,6 +31,7 @@ import type { TopologyStore } from '../topology/index.js';
 import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
 import { CorrelationStage } from '../correlate/index.js';
+import { MuteStage } from '../mute/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
@@ -72,6 +74,8 @@ export class CentralService {
   readonly featureConsumer: FeatureBusConsumer | undefined;
   /** Tier-2/3 models (issue #7): versions and stages. */
   readonly models: ModelRegistry;
+  /** Silences and inhibition, between the alert store and correlation. */
+  readonly mute: MuteStage;
   /** Alerts into incidents (time-topology correlation), after the alert store. */
   readonly correlation: CorrelationStage;
   /** The service topology (embedded graph or Neo4j, topology.store). */
@@ -147,10 +151,13 @@ export class CentralService {
 
       const as = settings('alerts/store');
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
-      // receive -> deduplicate (the alert store) -> correlate into incidents -> notify.
+      // receive -> deduplicate (the alert store) -> inhibit and silence -> correlate into
+      // incidents -> notify (one notification per incident change).
       this.correlation = new CorrelationStage(settings('alerts/correlation'), config.correlation, { alerts: s.alerts, incidents: s.incidents, topology: this.topology }, [config.tenant]);
       this.add('alerts/correlation', this.correlation);
-      alertSink.addDownstream(this.correlation);
+      this.mute = new MuteStage(settings('alerts/mute'), config.inhibit_rules, { silences: s.silences, next: this.correlation });
+      this.add('alerts/mute', this.mute);
+      alertSink.addDownstream(this.mute);
       this.models = new ModelRegistry(artifactStoreFor(config.models.registry, config.data_dir), () => rt.clock.now());
       this.modelServer = has('detect') && config.models.enabled ? new ModelServer(settings('detect/models'), config.models, this.models) : undefined;
       if (this.modelServer) this.add('detect/models', this.modelServer);
@@ -209,6 +216,8 @@ export class CentralService {
       if (has('api')) {
         if (!has('ingest')) registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
         registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts, actions: this.correlation });
+        const mute = this.mute;
+        registerSilenceRoutes(this.gateway, { silences: s.silences, changed: (t) => mute.silencesChanged(t) });
         const server = this.modelServer;
         registerModelRoutes(this.gateway, { registry: this.models, ...(server ? { serving: () => server.status() } : {}) });
         const topology = this.topology;

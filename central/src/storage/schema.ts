@@ -322,6 +322,23 @@ CREATE TABLE incident_events (
 ) WITHOUT ROWID;
 `;
 
+// Silences (Alertmanager semantics): matchers, a time range, who and why. Expiring one sets
+// ends_at to the expiry time; rows are kept (the history of who muted what).
+const SILENCES = `
+CREATE TABLE silences (
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  matchers TEXT NOT NULL,
+  starts_at_ms INTEGER NOT NULL,
+  ends_at_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE INDEX silences_by_end ON silences (tenant, ends_at_ms);
+`;
+
 const TOPOLOGY = `
 CREATE TABLE topology_nodes (
   tenant TEXT NOT NULL,
@@ -360,4 +377,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 8, name: 'bus: consumer offsets stored with their effects', up: BUS_OFFSETS },
   { id: 9, name: 'topology: declared and discovered nodes and edges', up: TOPOLOGY },
   { id: 10, name: 'incidents: timeline events', up: INCIDENT_TIMELINE },
+  { id: 11, name: 'alerts: silences', up: SILENCES },
 ]);

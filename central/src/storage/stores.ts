@@ -7,6 +7,7 @@ import type { OpenDatabaseOptions, SqliteDatabase } from './database.js';
 import { SqliteIncidentStore } from './incident-store.js';
 import { SqliteConfigStore } from './config-store.js';
 import { SqliteLogStore } from './log-store.js';
+import { SqliteSilenceStore } from './silence-store.js';
 import { SqliteMetricStore } from './metric-store.js';
 import type { SqliteMetricStoreOptions } from './metric-store.js';
 
@@ -20,6 +21,7 @@ export interface SqliteStores {
   readonly agents: SqliteAgentStore;
   readonly configs: SqliteConfigStore;
   readonly logs: SqliteLogStore;
+  readonly silences: SqliteSilenceStore;
   /** Waits for a running compaction to stop, then closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export function openSqliteStores(path: string, opts: OpenSqliteStoresOptions): S
       agents: new SqliteAgentStore(db),
       configs: new SqliteConfigStore(db),
       logs: new SqliteLogStore(db, { now: opts.now }),
+      silences: new SqliteSilenceStore(db),
       async close() {
         await metrics.close();
         db.close();
