@@ -233,22 +233,31 @@ export class CorrelationStage implements AlertConsumer, Component {
     }
     const changes: IncidentChange[] = [];
     try {
+      const store = this.deps.incidents;
       for (const [id, recs] of touched) {
         const state = engine.get(id);
         if (!state) continue;
-        const stored = await this.deps.incidents.get(tenant, id);
-        const doc = this.document(tenant, state, stored, mergedAway.get(id));
-        await this.deps.incidents.put(doc);
-        await this.deps.incidents.appendTimeline(tenant, id, recs);
-        changes.push({ kind: stored === undefined ? 'new' : 'changed', incident: doc, events: recs });
+        const stored = await store.get(tenant, id);
+        changes.push({ kind: stored === undefined ? 'new' : 'changed', incident: this.document(tenant, state, stored, mergedAway.get(id)), events: recs });
+      }
+      if (store.putMany) await store.putMany(changes.map((c) => ({ incident: c.incident, events: c.events })));
+      else {
+        for (const c of changes) {
+          await store.put(c.incident);
+          await store.appendTimeline(tenant, c.incident.id, c.events);
+        }
+      }
+      for (const [id] of touched) {
+        const state = engine.get(id);
+        if (!state) continue;
         if (!mergedAway.has(id)) {
+          const fps: string[] = [];
           for (const fp of state.members.keys()) {
             if (!linked.has(fp)) continue;
             linked.delete(fp);
-            await this.deps.alerts.setIncident(tenant, fp, id).catch((err: unknown) => {
-              if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
-            });
+            fps.push(fp);
           }
+          await this.link(tenant, fps, id);
         }
       }
     } catch (err) {
@@ -257,6 +266,21 @@ export class CorrelationStage implements AlertConsumer, Component {
       throw err;
     }
     await this.notify(changes);
+  }
+
+  /** Links alerts to their incident (one transaction when the store can); unknown alerts are skipped. */
+  private async link(tenant: string, fps: readonly string[], id: string): Promise<void> {
+    if (fps.length === 0) return;
+    const store = this.deps.alerts;
+    if (store.setIncidentMany) {
+      await store.setIncidentMany(tenant, fps, id);
+      return;
+    }
+    for (const fp of fps) {
+      await store.setIncident(tenant, fp, id).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
+      });
+    }
   }
 
   private document(tenant: string, s: IncidentState, stored: Incident | undefined, mergedInto: string | undefined): Incident {

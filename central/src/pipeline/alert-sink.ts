@@ -46,20 +46,31 @@ export class AlertStoreSink implements AlertConsumer {
 
   async consumeAlerts(alerts: readonly Alert[]): Promise<void> {
     const forward: StoredAlert[] = [];
-    for (const alert of alerts) {
-      let result: { alert: StoredAlert; change: AlertChange };
-      try {
-        result = await this.opts.store.upsert(alert, this.opts.clock.now());
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 'INVALID_ARGUMENT') {
-          this.rejected.inc();
-          this.opts.logger.warn({ source: alert?.source, fingerprint: alert?.fingerprint, err: (err as Error).message }, 'alert refused by the store');
-          continue;
-        }
-        throw err;
-      }
+    const refused = (alert: Alert, err: unknown) => {
+      this.rejected.inc();
+      this.opts.logger.warn({ source: alert?.source, fingerprint: alert?.fingerprint, err: (err as Error).message }, 'alert refused by the store');
+    };
+    const take = (result: { alert: StoredAlert; change: AlertChange }) => {
       this.changes.inc(1, { change: result.change });
       if (result.change !== 'duplicate' || this.opts.passDuplicates === true) forward.push(result.alert);
+    };
+    const store = this.opts.store;
+    if (store.upsertMany && alerts.length > 1) {
+      // One transaction for the batch (one commit, not one per alert).
+      const results = await store.upsertMany(alerts, this.opts.clock.now());
+      results.forEach((r, i) => ('error' in r ? refused(alerts[i]!, r.error) : take(r)));
+    } else {
+      for (const alert of alerts) {
+        try {
+          take(await store.upsert(alert, this.opts.clock.now()));
+        } catch (err) {
+          if ((err as { code?: unknown }).code === 'INVALID_ARGUMENT') {
+            refused(alert, err);
+            continue;
+          }
+          throw err;
+        }
+      }
     }
     if (forward.length === 0) return;
     for (let i = 0; i < this.downstream.length; i++) {

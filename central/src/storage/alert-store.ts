@@ -136,6 +136,49 @@ export class SqliteAlertStore implements AlertStore {
   async upsert(alert: Alert, nowMs: number): Promise<{ alert: StoredAlert; change: 'new' | 'duplicate' | 'resolved' | 'refired' }> {
     this.ensureOpen();
     checkNow(nowMs);
+    return this.upsertOne(alert, nowMs);
+  }
+
+  /**
+   * Upserts a batch in one transaction (one commit instead of one per alert), in order; an
+   * alert refused as malformed gets its error in its slot and the others are stored.
+   */
+  async upsertMany(alerts: readonly Alert[], nowMs: number): Promise<Array<{ alert: StoredAlert; change: 'new' | 'duplicate' | 'resolved' | 'refired' } | { error: StorageError }>> {
+    this.ensureOpen();
+    checkNow(nowMs);
+    try {
+      return this.h
+        .transaction(() =>
+          alerts.map((a) => {
+            try {
+              return this.upsertOne(a, nowMs);
+            } catch (err) {
+              if (err instanceof StorageError && err.code === 'INVALID_ARGUMENT') return { error: err };
+              throw err;
+            }
+          }),
+        )
+        .immediate();
+    } catch (err) {
+      throw err instanceof StorageError ? err : toStorageError(err, 'alert upsert failed');
+    }
+  }
+
+  /** Links alerts' current episodes to an incident in one transaction; unknown ones are skipped. Returns how many changed. */
+  async setIncidentMany(tenant: string, fingerprints: readonly string[], incidentId: string): Promise<number> {
+    this.ensureOpen();
+    checkTenant(tenant);
+    if (typeof incidentId !== 'string' || incidentId === '' || incidentId.length > 256) {
+      throw new StorageError('INVALID_ARGUMENT', `incidentId must be a non-empty string of at most 256 characters (got ${show(incidentId)})`);
+    }
+    try {
+      return this.h.transaction(() => fingerprints.reduce((n, fp) => n + this.st.setIncident.run(incidentId, tenant, fp).changes, 0)).immediate();
+    } catch (err) {
+      throw toStorageError(err, 'alert update failed');
+    }
+  }
+
+  private upsertOne(alert: Alert, nowMs: number): { alert: StoredAlert; change: 'new' | 'duplicate' | 'resolved' | 'refired' } {
     try {
       validateAlert(alert);
     } catch (err) {

@@ -44,6 +44,28 @@ export class SqliteIncidentStore implements IncidentStore {
 
   async put(incident: Incident): Promise<void> {
     this.ensureOpen();
+    this.putOne(incident);
+  }
+
+  /** Puts incidents and appends their timeline events in one transaction (all or nothing). */
+  async putMany(entries: ReadonlyArray<{ incident: Incident; events: readonly IncidentEventRecord[] }>): Promise<void> {
+    this.ensureOpen();
+    for (const e of entries) this.checkEvents(e.incident.tenant, e.incident.id, e.events);
+    try {
+      this.db.handle
+        .transaction(() => {
+          for (const e of entries) {
+            this.putOne(e.incident);
+            this.appendSync(e.incident.tenant, e.incident.id, e.events);
+          }
+        })
+        .immediate();
+    } catch (err) {
+      throw err instanceof StorageError ? err : toStorageError(err, 'incidents not stored');
+    }
+  }
+
+  private putOne(incident: Incident): void {
     try {
       validateIncident(incident);
     } catch (err) {
@@ -97,6 +119,15 @@ export class SqliteIncidentStore implements IncidentStore {
 
   async appendTimeline(tenant: string, id: string, events: readonly IncidentEventRecord[]): Promise<void> {
     this.ensureOpen();
+    this.checkEvents(tenant, id, events);
+    try {
+      this.db.handle.transaction(() => this.appendSync(tenant, id, events)).immediate();
+    } catch (err) {
+      throw toStorageError(err, `timeline of incident ${JSON.stringify(id)} not stored`);
+    }
+  }
+
+  private checkEvents(tenant: string, id: string, events: readonly IncidentEventRecord[]): void {
     checkTenant(tenant);
     if (typeof id !== 'string' || id === '' || id.length > 128) throw new StorageError('INVALID_ARGUMENT', `id must be a string of 1..128 characters (got ${show(id)})`);
     if (!Array.isArray(events)) throw new StorageError('INVALID_ARGUMENT', `events must be an array (got ${show(events)})`);
@@ -106,14 +137,11 @@ export class SqliteIncidentStore implements IncidentStore {
         if (typeof e[k] !== 'string' || e[k].length > 4096) throw new StorageError('INVALID_ARGUMENT', `events[${i}].${k} must be a string of at most 4096 characters (got ${show(e[k])})`);
       }
     });
-    try {
-      this.db.handle.transaction(() => {
-        let seq = (this.st.lastSeq.get(tenant, id) as number | null) ?? 0;
-        for (const e of events) this.st.appendEvent.run(tenant, id, ++seq, e.atMs, e.type, e.fingerprint, e.related, e.actor, e.text);
-      }).immediate();
-    } catch (err) {
-      throw toStorageError(err, `timeline of incident ${JSON.stringify(id)} not stored`);
-    }
+  }
+
+  private appendSync(tenant: string, id: string, events: readonly IncidentEventRecord[]): void {
+    let seq = (this.st.lastSeq.get(tenant, id) as number | null) ?? 0;
+    for (const e of events) this.st.appendEvent.run(tenant, id, ++seq, e.atMs, e.type, e.fingerprint, e.related, e.actor, e.text);
   }
 
   async timeline(tenant: string, id: string, limit = 1000): Promise<IncidentEventRecord[]> {

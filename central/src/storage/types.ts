@@ -210,6 +210,10 @@ export interface AlertStore {
   get(tenant: string, fingerprint: string): Promise<StoredAlert | undefined>;
   list(tenant: string, filter: AlertFilter): Promise<StoredAlert[]>;
   setIncident(tenant: string, fingerprint: string, incidentId: string): Promise<void>;
+  /** Optional batch form of upsert (one transaction); per-alert errors in their slots. */
+  upsertMany?(alerts: readonly Alert[], nowMs: number): Promise<Array<{ alert: StoredAlert; change: 'new' | 'duplicate' | 'resolved' | 'refired' } | { error: Error }>>;
+  /** Optional batch form of setIncident; unknown fingerprints are skipped. */
+  setIncidentMany?(tenant: string, fingerprints: readonly string[], incidentId: string): Promise<number>;
 }
 
 export interface IncidentFilter {
@@ -246,6 +250,8 @@ export interface IncidentStore {
   appendTimeline(tenant: string, id: string, events: readonly IncidentEventRecord[]): Promise<void>;
   /** The timeline, oldest first, at most `limit` entries (the newest kept when cut). */
   timeline(tenant: string, id: string, limit?: number): Promise<IncidentEventRecord[]>;
+  /** Optional: puts and timeline appends of several incidents in one transaction. */
+  putMany?(entries: ReadonlyArray<{ incident: Incident; events: readonly IncidentEventRecord[] }>): Promise<void>;
 }
 
 // ---------------------------------------------------------------- audit

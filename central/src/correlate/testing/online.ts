@@ -9,16 +9,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * POSTs the alerts to /api/v1/alerts/ingest (generic form) as their events happen: a firing
- * alert at its startsAt, its resolution at its endsAt, in eventOrder; consecutive events of one
- * kind share a request (at most `batch`). Resolves when central has taken every request.
+ * alert at its startsAt, its resolution at its endsAt, in eventOrder, `batch` events per
+ * request (central handles a request's alerts in order). Resolves when central took them all.
  */
 export async function feedCentral(api: string, token: string, alerts: readonly ReplayAlert[], batch = 500): Promise<{ requests: number }> {
   const order = eventOrder(alerts);
   let requests = 0;
   for (let i = 0; i < order.length; ) {
-    const kind = order[i]!.kind;
     const body: unknown[] = [];
-    while (i < order.length && order[i]!.kind === kind && body.length < batch) {
+    while (i < order.length && body.length < batch) {
+      const kind = order[i]!.kind;
       const a = alerts[order[i]!.i]!;
       body.push({ labels: a.labels, annotations: a.annotations, startsAt: iso(a.startsAtMs), ...(kind === 'resolve' ? { endsAt: iso(a.endsAtMs) } : {}), status: kind === 'resolve' ? 'resolved' : 'firing' });
       i++;
