@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { until } from '../../../edge-agent/src/testing/index.js';
 import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import { aiopsMain } from '../cli/aiops.js';
 import { resolveCentralConfig } from '../config/config.js';
@@ -20,6 +24,8 @@ describe('incidents API and CLI (a running central)', () => {
   const tokens: Record<string, string> = {};
   const keyIds: Record<string, string> = {};
   const T = Date.now() - 10 * 60_000;
+  let hook: Server;
+  const notified: any[] = [];
 
   const call = async (method: string, path: string, scope: 'read' | 'write' | 'admin', body?: unknown) => {
     const res = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${tokens[scope]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
@@ -35,7 +41,25 @@ describe('incidents API and CLI (a running central)', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aiops-incidents-'));
-    const cfg = resolveCentralConfig({ data_dir: join(dir, 'data'), log_level: 'silent', api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 }, mqtt: { mode: 'off' }, grpc: { enabled: false } });
+    hook = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        notified.push({ auth: req.headers.authorization, ...JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/incidents`;
+    process.env['AIOPS_TEST_HOOK_TOKEN'] = 'hook-secret';
+    const cfg = resolveCentralConfig({
+      data_dir: join(dir, 'data'),
+      log_level: 'silent',
+      api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
+      mqtt: { mode: 'off' },
+      grpc: { enabled: false },
+      notify: { webhooks: [{ name: 'oncall', url: hookUrl, bearer_token_env: 'AIOPS_TEST_HOOK_TOKEN' }] },
+    });
     central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
     await central.start();
     api = central.endpoints().api!;
@@ -67,7 +91,21 @@ describe('incidents API and CLI (a running central)', () => {
   });
   after(async () => {
     await central?.shutdown();
+    hook.closeAllConnections();
+    await new Promise<void>((r) => hook.close(() => r()));
+    delete process.env['AIOPS_TEST_HOOK_TOKEN'];
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('notifies the webhook once per new incident, never per child alert', async () => {
+    await until(() => notified.filter((n) => n.kind === 'new').length === 2, 'two new-incident notifications', 30_000, 50);
+    const news = notified.filter((n) => n.kind === 'new');
+    // The four alerts came in one request: each incident's first notification carries all it got.
+    assert.deepEqual(news.map((n) => n.incident.services.join(',')).sort(), ['checkout,orders,payment', 'search']);
+    const big = news.find((n) => n.incident.services.length === 3);
+    assert.deepEqual(big.events.map((e: any) => e.type).filter((t: string) => t !== 'representative_changed'), ['opened', 'alert_added', 'alert_added']);
+    assert.equal(big.incident.alertFingerprints.length, 3);
+    assert.ok(notified.every((n) => n.auth === 'Bearer hook-secret' && n.version === '1'));
   });
 
   it('lists incidents with filters and paging', async () => {

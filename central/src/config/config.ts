@@ -9,6 +9,7 @@ import { modelsConfigSchema } from '../detect/serving/config.js';
 import { topologyConfigSchema } from '../topology/config.js';
 import { correlationConfigSchema } from '../correlate/config.js';
 import { inhibitRulesSchema } from '../mute/config.js';
+import { notifyConfigSchema } from '../notify/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
 import { mqttIngestConfigSchema } from '../receivers/mqtt/config.js';
 import { TsdbConfigSchema } from '../tsdb/config.js';
@@ -73,6 +74,8 @@ export const CentralConfigSchema = z
     correlation: correlationConfigSchema.prefault({}),
     /** Alertmanager-style inhibition: while a source alert fires, matching target alerts with equal labels are muted. */
     inhibit_rules: inhibitRulesSchema,
+    /** Where new and changed incidents are sent (webhooks). */
+    notify: notifyConfigSchema.prefault({}),
   })
   .strict();
 

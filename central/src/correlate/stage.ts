@@ -127,8 +127,9 @@ export class CorrelationStage implements AlertConsumer, Component {
       const now = this.settings.clock.now();
       const doc: Incident = { ...inc, status: 'acknowledged', updatedAtMs: Math.max(now, inc.updatedAtMs) };
       await this.deps.incidents.put(doc);
-      await this.deps.incidents.appendTimeline(tenant, id, [{ atMs: now, type: 'acknowledged', fingerprint: '', related: '', actor, text: `acknowledged by ${actor}${comment ? `: ${comment}` : ''}` }]);
-      await this.notify([{ kind: 'changed', incident: doc, events: [] }]);
+      const events = [{ atMs: now, type: 'acknowledged', fingerprint: '', related: '', actor, text: `acknowledged by ${actor}${comment ? `: ${comment}` : ''}` }];
+      await this.deps.incidents.appendTimeline(tenant, id, events);
+      await this.notify([{ kind: 'changed', incident: doc, events }]);
       return doc;
     });
   }
@@ -147,8 +148,9 @@ export class CorrelationStage implements AlertConsumer, Component {
       st?.engine.close(id, now, `resolved by ${actor}`);
       const doc: Incident = { ...inc, status: 'resolved', resolvedAtMs: now, updatedAtMs: Math.max(now, inc.updatedAtMs) };
       await this.deps.incidents.put(doc);
-      await this.deps.incidents.appendTimeline(tenant, id, [{ atMs: now, type: 'resolved', fingerprint: '', related: '', actor, text: `resolved by ${actor}${comment ? `: ${comment}` : ''}` }]);
-      await this.notify([{ kind: 'changed', incident: doc, events: [] }]);
+      const events = [{ atMs: now, type: 'resolved', fingerprint: '', related: '', actor, text: `resolved by ${actor}${comment ? `: ${comment}` : ''}` }];
+      await this.deps.incidents.appendTimeline(tenant, id, events);
+      await this.notify([{ kind: 'changed', incident: doc, events }]);
       return doc;
     });
   }

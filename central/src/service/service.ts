@@ -32,6 +32,7 @@ import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
 import { CorrelationStage } from '../correlate/index.js';
 import { MuteStage } from '../mute/index.js';
+import { WebhookNotifier } from '../notify/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
 import type { CentralConfig, CentralRole } from '../config/config.js';
 import { CentralConfigError } from '../config/config.js';
@@ -153,7 +154,12 @@ export class CentralService {
       const alertSink = new AlertStoreSink({ store: s.alerts, clock: rt.clock, logger: as.logger, metrics: as.metrics });
       // receive -> deduplicate (the alert store) -> inhibit and silence -> correlate into
       // incidents -> notify (one notification per incident change).
-      this.correlation = new CorrelationStage(settings('alerts/correlation'), config.correlation, { alerts: s.alerts, incidents: s.incidents, topology: this.topology }, [config.tenant]);
+      const notifiers = config.notify.webhooks.map((w) => {
+        const n = new WebhookNotifier(settings(`notify/${w.name}`), w);
+        this.add(`notify/${w.name}`, n);
+        return n;
+      });
+      this.correlation = new CorrelationStage(settings('alerts/correlation'), config.correlation, { alerts: s.alerts, incidents: s.incidents, topology: this.topology, next: notifiers }, [config.tenant]);
       this.add('alerts/correlation', this.correlation);
       this.mute = new MuteStage(settings('alerts/mute'), config.inhibit_rules, { silences: s.silences, next: this.correlation });
       this.add('alerts/mute', this.mute);
