@@ -22,11 +22,12 @@ import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
 import { registerGraphqlRoutes } from '../api/graphql.js';
 import { registerSilenceRoutes } from '../api/silences.js';
+import { registerTraceRoutes } from '../api/traces.js';
 import type { GraphQLSchema } from 'graphql/index.js';
 import { embeddedTopologySchema, neo4jTopologySchema } from '../topology/graphql.js';
 import type { DeclareTopology } from '../topology/graphql.js';
 import { ModelRegistry } from '../detect/registry/index.js';
-import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyDiscovery, TopologyExpiry } from '../topology/index.js';
+import { EmbeddedTopologyStore, Neo4jTopologyStore, TopologyDiscovery, TopologyExpiry, TraceDiscovery } from '../topology/index.js';
 import type { TopologyStore } from '../topology/index.js';
 import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
@@ -75,6 +76,8 @@ export class CentralService {
   readonly featureConsumer: FeatureBusConsumer | undefined;
   /** Tier-2/3 models (issue #7): versions and stages. */
   readonly models: ModelRegistry;
+  /** Topology discovery from OTLP traces (POST /v1/traces), with the ingest role. */
+  readonly traces: TraceDiscovery | undefined;
   /** Silences and inhibition, between the alert store and correlation. */
   readonly mute: MuteStage;
   /** Alerts into incidents (time-topology correlation), after the alert store. */
@@ -148,6 +151,9 @@ export class CentralService {
       // Only the roles that write or read the topology open it (a detect pod never dials Neo4j).
       this.topologyInUse = has('api') || has('ingest');
       if (this.topologyInUse) this.add('topology/store', this.topology);
+      const traceDiscovery = has('ingest') ? new TraceDiscovery({ store: this.topology, ...(({ logger, metrics, clock }) => ({ logger, metrics, clock }))(settings('topology/traces')) }) : undefined;
+      if (traceDiscovery) this.add('topology/traces', traceDiscovery);
+      this.traces = traceDiscovery;
       if (this.topologyInUse) this.add('topology/expiry', new TopologyExpiry(settings('topology/expiry'), { store: this.topology, tenant: config.tenant, ttlMs: tc.discovered_ttl, intervalMs: tc.expire_interval }));
 
       const as = settings('alerts/store');
@@ -217,6 +223,7 @@ export class CentralService {
       if (has('ingest')) {
         registerMetricRoutes(this.gateway, { metrics: metricStore, maxRemoteWriteBytes: config.api.max_remote_write_body, defaultTenant: tenant });
         registerLogRoutes(this.gateway, { logs: s.logs });
+        if (traceDiscovery) registerTraceRoutes(this.gateway, { discovery: traceDiscovery, maxBodyBytes: config.api.max_remote_write_body });
         registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
       }
       if (has('api')) {

@@ -14,3 +14,5 @@ export { TopologyExpiry } from './expiry.js';
 export type { TopologyExpiryOptions } from './expiry.js';
 export { TopologyDiscovery } from './discovery.js';
 export type { TopologyDiscoveryOptions } from './discovery.js';
+export { TraceDiscovery } from './traces.js';
+export type { TraceDiscoveryOptions, TraceSpan } from './traces.js';

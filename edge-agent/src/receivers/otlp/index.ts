@@ -4,6 +4,8 @@ import { OtlpConfigSchema } from './config.js';
 import { OtlpReceiver } from './receiver.js';
 
 export type { OtlpReceiverConfig } from './config.js';
+/** The OTLP common and resource schema text (central's trace receiver builds on them). */
+export { COMMON_PROTO, RESOURCE_PROTO } from './otlp-proto.js';
 
 export const otlpReceiverFactory: ReceiverFactory<typeof OtlpConfigSchema> = {
   kind: 'receiver',

@@ -8,7 +8,7 @@
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
 
-const COMMON_PROTO = `
+export const COMMON_PROTO = `
 syntax = "proto3";
 
 package opentelemetry.proto.common.v1;
@@ -32,7 +32,7 @@ message KeyValue {
 }
 `;
 
-const RESOURCE_PROTO = `
+export const RESOURCE_PROTO = `
 syntax = "proto3";
 package opentelemetry.proto.resource.v1;
 message Resource {
