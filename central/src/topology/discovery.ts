@@ -15,9 +15,29 @@ import type { BoundCounter, Clock, ComponentMetrics, Logger } from '../../../sha
 import type { FrameConsumer, IngestedFrame } from '../component.js';
 import type { TopologyStore } from './types.js';
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,200}$/;
+/** What a discovered name must look like to be part of a node id. */
+export const DISCOVERED_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,200}$/;
+const NAME_RE = DISCOVERED_NAME_RE;
 /** Which node a `service` label means when several kinds share the name. */
 const WORKLOAD_PREFERENCE: readonly TopologyNode['kind'][] = ['Service', 'Database', 'Cache', 'Queue', 'LoadBalancer', 'Instance'];
+
+/**
+ * Stored nodes by name, for discovery to reuse: workloads (a name shared by several kinds means
+ * the most service-like) and hosts apart.
+ */
+export function knownNodesByName(nodes: readonly TopologyNode[]): { workloads: Map<string, TopologyNode>; hosts: Map<string, TopologyNode> } {
+  const workloads = new Map<string, TopologyNode>();
+  const hosts = new Map<string, TopologyNode>();
+  for (const n of nodes) {
+    if (n.kind === 'Host') {
+      if (!hosts.has(n.name)) hosts.set(n.name, n);
+    } else {
+      const cur = workloads.get(n.name);
+      if (cur === undefined || WORKLOAD_PREFERENCE.indexOf(n.kind) < WORKLOAD_PREFERENCE.indexOf(cur.kind)) workloads.set(n.name, n);
+    }
+  }
+  return { workloads, hosts };
+}
 
 export interface TopologyDiscoveryOptions {
   store: TopologyStore;
@@ -85,17 +105,7 @@ export class TopologyDiscovery implements FrameConsumer {
           // A label names a workload that may already be declared under its own kind (a
           // `cache:redis` Cache, a `db:orders` Database): reuse that node rather than adding a
           // Service of the same name.
-          const known = await this.o.store.snapshot(tenant);
-          const byName = new Map<string, TopologyNode>();
-          const hosts = new Map<string, TopologyNode>();
-          for (const n of known.nodes) {
-            if (n.kind === 'Host') {
-              if (!hosts.has(n.name)) hosts.set(n.name, n);
-            } else {
-              const cur = byName.get(n.name);
-              if (cur === undefined || WORKLOAD_PREFERENCE.indexOf(n.kind) < WORKLOAD_PREFERENCE.indexOf(cur.kind)) byName.set(n.name, n);
-            }
-          }
+          const { workloads: byName, hosts } = knownNodesByName((await this.o.store.snapshot(tenant)).nodes);
           const nodes = new Map<string, TopologyNode>();
           const edges = batch.map(([, p]) => {
             const w = byName.get(p.service) ?? { id: `service:${p.service}`, kind: 'Service' as const, name: p.service };

@@ -1,7 +1,7 @@
 // Public surface of the topology (issue #8, Knowledge layer): the in-memory graph and its
 // queries, the TopologyStore interface with its embedded implementation (SQLite, the default)
-// and its Neo4j implementation. Discovery, the GraphQL API and wiring into central's config are
-// the rest of issue #8 (not built yet).
+// and its Neo4j implementation, discovery from the agents' labels and from OTLP traces, and
+// expiry of stale discoveries. The GraphQL API is in graphql.ts.
 export { checkDepth, checkKinds, MAX_DEPTH, MAX_RESULTS, TopologyError, TopologyGraph } from './graph.js';
 export type { Direction, Reached, Subgraph } from './graph.js';
 export { checkObservation, EmbeddedTopologyStore } from './embedded.js';

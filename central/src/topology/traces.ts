@@ -9,10 +9,9 @@
 import type { TopologyNode } from '../../../shared-schemas/src/index.js';
 import type { BoundCounter, Clock, ComponentMetrics, Logger } from '../../../shared-schemas/src/runtime/index.js';
 import type { Component } from '../component.js';
+import { DISCOVERED_NAME_RE, knownNodesByName } from './discovery.js';
 import type { TopologyStore } from './types.js';
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,200}$/;
-const WORKLOAD_PREFERENCE: readonly TopologyNode['kind'][] = ['Service', 'Database', 'Cache', 'Queue', 'LoadBalancer', 'Instance'];
 
 export interface TraceSpan {
   service: string;
@@ -80,7 +79,7 @@ export class TraceDiscovery implements Component {
     const max = this.o.maxSpans ?? 200_000;
     for (const s of spans) {
       this.m.spans.inc();
-      if (!NAME_RE.test(s.service)) {
+      if (!DISCOVERED_NAME_RE.test(s.service)) {
         this.m.skipped.inc();
         continue;
       }
@@ -134,13 +133,7 @@ export class TraceDiscovery implements Component {
       const calls = st.calls;
       st.calls = new Map();
       try {
-        const known = await this.o.store.snapshot(tenant);
-        const byName = new Map<string, TopologyNode>();
-        for (const n of known.nodes) {
-          if (n.kind === 'Host') continue;
-          const cur = byName.get(n.name);
-          if (cur === undefined || WORKLOAD_PREFERENCE.indexOf(n.kind) < WORKLOAD_PREFERENCE.indexOf(cur.kind)) byName.set(n.name, n);
-        }
+        const { workloads: byName } = knownNodesByName((await this.o.store.snapshot(tenant)).nodes);
         const nodes = new Map<string, TopologyNode>();
         const node = (name: string): TopologyNode => {
           const n = byName.get(name) ?? { id: `service:${name}`, kind: 'Service' as const, name };
