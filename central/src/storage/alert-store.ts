@@ -115,8 +115,13 @@ export class SqliteAlertStore implements AlertStore {
   private readonly h: Database.Database;
   private readonly st;
 
+  /** Runs a function in one IMMEDIATE transaction (the wrapper built once, not per call). */
+  private readonly tx: <T>(fn: () => T) => T;
+
   constructor(private readonly db: SqliteDatabase) {
     this.h = db.handle;
+    const run = this.h.transaction((fn: () => unknown) => fn());
+    this.tx = <T>(fn: () => T) => run.immediate(fn) as T;
     const cols = 'tenant, fingerprint, status, labels, annotations, starts_at_ms, ends_at_ms, generator_url, source, received_at_ms, updated_at_ms, duplicates, episode, incident_id';
     try {
       this.st = {
@@ -147,18 +152,16 @@ export class SqliteAlertStore implements AlertStore {
     this.ensureOpen();
     checkNow(nowMs);
     try {
-      return this.h
-        .transaction(() =>
-          alerts.map((a) => {
-            try {
-              return this.upsertOne(a, nowMs);
-            } catch (err) {
-              if (err instanceof StorageError && err.code === 'INVALID_ARGUMENT') return { error: err };
-              throw err;
-            }
-          }),
-        )
-        .immediate();
+      return this.tx(() =>
+        alerts.map((a) => {
+          try {
+            return this.upsertOne(a, nowMs);
+          } catch (err) {
+            if (err instanceof StorageError && err.code === 'INVALID_ARGUMENT') return { error: err };
+            throw err;
+          }
+        }),
+      );
     } catch (err) {
       throw err instanceof StorageError ? err : toStorageError(err, 'alert upsert failed');
     }
@@ -172,7 +175,7 @@ export class SqliteAlertStore implements AlertStore {
       throw new StorageError('INVALID_ARGUMENT', `incidentId must be a non-empty string of at most 256 characters (got ${show(incidentId)})`);
     }
     try {
-      return this.h.transaction(() => fingerprints.reduce((n, fp) => n + this.st.setIncident.run(incidentId, tenant, fp).changes, 0)).immediate();
+      return this.tx(() => fingerprints.reduce((n, fp) => n + this.st.setIncident.run(incidentId, tenant, fp).changes, 0));
     } catch (err) {
       throw toStorageError(err, 'alert update failed');
     }
@@ -186,51 +189,51 @@ export class SqliteAlertStore implements AlertStore {
     }
     const fingerprint = alert.fingerprint === '' ? alertFingerprint(alert.labels) : alert.fingerprint;
     try {
-      return this.h
-        .transaction(() => {
-          const cur = this.st.get.get(alert.tenant, fingerprint) as AlertRow | undefined;
-          const fresh = (episode: number): AlertRow => ({
-            tenant: alert.tenant,
-            fingerprint,
-            status: alert.status,
-            labels: JSON.stringify(alert.labels),
-            annotations: JSON.stringify(alert.annotations),
-            starts_at_ms: alert.startsAtMs,
-            ends_at_ms: alert.status === 'resolved' && alert.endsAtMs === 0 ? nowMs : alert.endsAtMs,
-            generator_url: alert.generatorUrl,
-            source: alert.source,
-            received_at_ms: nowMs,
-            updated_at_ms: nowMs,
-            duplicates: 0,
-            episode,
-            incident_id: null,
-          });
-          if (cur === undefined) {
-            const row = fresh(1);
-            this.st.insert.run(row);
-            return { alert: toStored(row), change: alert.status === 'firing' ? ('new' as const) : ('resolved' as const) };
-          }
-          let next: AlertRow;
-          let change: 'duplicate' | 'resolved' | 'refired';
-          if (cur.status === 'firing' && alert.status === 'firing') {
-            next = { ...cur, annotations: JSON.stringify(alert.annotations), ends_at_ms: alert.endsAtMs, generator_url: alert.generatorUrl, starts_at_ms: Math.min(cur.starts_at_ms, alert.startsAtMs), updated_at_ms: nowMs, duplicates: cur.duplicates + 1 };
-            change = 'duplicate';
-          } else if (cur.status === 'firing') {
-            const endsAt = alert.endsAtMs === 0 ? nowMs : alert.endsAtMs;
-            if (endsAt < cur.starts_at_ms) return { alert: toStored(cur), change: 'duplicate' as const };
-            next = { ...cur, status: 'resolved', annotations: JSON.stringify(alert.annotations), ends_at_ms: endsAt, updated_at_ms: nowMs };
-            change = 'resolved';
-          } else if (alert.status === 'firing') {
-            if (alert.startsAtMs === cur.starts_at_ms) return { alert: toStored(cur), change: 'duplicate' as const };
-            next = { ...fresh(cur.episode + 1) };
-            change = 'refired';
-          } else {
-            return { alert: toStored(cur), change: 'duplicate' as const };
-          }
-          this.st.update.run(next);
-          return { alert: toStored(next), change };
-        })
-        .immediate();
+      // Inside upsertMany's transaction the steps join it; alone, they get their own.
+      const step = () => {
+        const cur = this.st.get.get(alert.tenant, fingerprint) as AlertRow | undefined;
+        const fresh = (episode: number): AlertRow => ({
+          tenant: alert.tenant,
+          fingerprint,
+          status: alert.status,
+          labels: JSON.stringify(alert.labels),
+          annotations: JSON.stringify(alert.annotations),
+          starts_at_ms: alert.startsAtMs,
+          ends_at_ms: alert.status === 'resolved' && alert.endsAtMs === 0 ? nowMs : alert.endsAtMs,
+          generator_url: alert.generatorUrl,
+          source: alert.source,
+          received_at_ms: nowMs,
+          updated_at_ms: nowMs,
+          duplicates: 0,
+          episode,
+          incident_id: null,
+        });
+        if (cur === undefined) {
+          const row = fresh(1);
+          this.st.insert.run(row);
+          return { alert: toStored(row), change: alert.status === 'firing' ? ('new' as const) : ('resolved' as const) };
+        }
+        let next: AlertRow;
+        let change: 'duplicate' | 'resolved' | 'refired';
+        if (cur.status === 'firing' && alert.status === 'firing') {
+          next = { ...cur, annotations: JSON.stringify(alert.annotations), ends_at_ms: alert.endsAtMs, generator_url: alert.generatorUrl, starts_at_ms: Math.min(cur.starts_at_ms, alert.startsAtMs), updated_at_ms: nowMs, duplicates: cur.duplicates + 1 };
+          change = 'duplicate';
+        } else if (cur.status === 'firing') {
+          const endsAt = alert.endsAtMs === 0 ? nowMs : alert.endsAtMs;
+          if (endsAt < cur.starts_at_ms) return { alert: toStored(cur), change: 'duplicate' as const };
+          next = { ...cur, status: 'resolved', annotations: JSON.stringify(alert.annotations), ends_at_ms: endsAt, updated_at_ms: nowMs };
+          change = 'resolved';
+        } else if (alert.status === 'firing') {
+          if (alert.startsAtMs === cur.starts_at_ms) return { alert: toStored(cur), change: 'duplicate' as const };
+          next = { ...fresh(cur.episode + 1) };
+          change = 'refired';
+        } else {
+          return { alert: toStored(cur), change: 'duplicate' as const };
+        }
+        this.st.update.run(next);
+        return { alert: toStored(next), change };
+      };
+      return this.h.inTransaction ? step() : this.tx(step);
     } catch (err) {
       throw toStorageError(err, 'alert upsert failed');
     }

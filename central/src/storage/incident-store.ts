@@ -24,8 +24,13 @@ function fromDoc(doc: string): Incident {
 export class SqliteIncidentStore implements IncidentStore {
   private readonly st;
 
+  /** Runs a function in one IMMEDIATE transaction (the wrapper built once, not per call). */
+  private readonly tx: <T>(fn: () => T) => T;
+
   constructor(private readonly db: SqliteDatabase) {
     const h = db.handle;
+    const run = h.transaction((fn: () => unknown) => fn());
+    this.tx = <T>(fn: () => T) => run.immediate(fn) as T;
     try {
       this.st = {
         put: h.prepare(`INSERT INTO incidents (tenant, id, status, severity, opened_at_ms, updated_at_ms, resolved_at_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -52,14 +57,12 @@ export class SqliteIncidentStore implements IncidentStore {
     this.ensureOpen();
     for (const e of entries) this.checkEvents(e.incident.tenant, e.incident.id, e.events);
     try {
-      this.db.handle
-        .transaction(() => {
-          for (const e of entries) {
-            this.putOne(e.incident);
-            this.appendSync(e.incident.tenant, e.incident.id, e.events);
-          }
-        })
-        .immediate();
+      this.tx(() => {
+        for (const e of entries) {
+          this.putOne(e.incident);
+          this.appendSync(e.incident.tenant, e.incident.id, e.events);
+        }
+      });
     } catch (err) {
       throw err instanceof StorageError ? err : toStorageError(err, 'incidents not stored');
     }
@@ -121,7 +124,7 @@ export class SqliteIncidentStore implements IncidentStore {
     this.ensureOpen();
     this.checkEvents(tenant, id, events);
     try {
-      this.db.handle.transaction(() => this.appendSync(tenant, id, events)).immediate();
+      this.tx(() => this.appendSync(tenant, id, events));
     } catch (err) {
       throw toStorageError(err, `timeline of incident ${JSON.stringify(id)} not stored`);
     }
