@@ -29,14 +29,26 @@ apt_install() { # apt_install PACKAGE... (only the missing ones)
   command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  # Test suites run in parallel and several may install at once: one apt at a time (a shared
+  # lock file), and apt itself waits for a dpkg lock held by anything else.
+  mkdir -p "$AIOPS_DEV_HOME"
+  exec 8>"$AIOPS_DEV_HOME/.apt.lock"
+  flock -w 1800 8 || die "waited 30 minutes for another apt install to finish"
+  missing=()
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then exec 8>&-; return 0; fi
+  local wait_lock=(-o DPkg::Lock::Timeout=600)
   if [ $apt_updated -eq 0 ]; then
     log "apt-get update"
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+    $sudo apt-get "${wait_lock[@]}" update -qq >/dev/null || die "apt-get update failed"
     apt_updated=1
   fi
   log "installing ${missing[*]} (apt)"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "apt-get install ${missing[*]} failed"
+  exec 8>&-
 }
 
 apt_install_retried() { # apt_install_retried PACKAGE: apt_install, tried 6 times 10 s apart

@@ -89,7 +89,7 @@ start() {
     return 0
   fi
   rm -f "$PIDFILE"
-  find_bin >/dev/null && command -v mosquitto_passwd >/dev/null || apt_install mosquitto
+  find_bin >/dev/null && command -v mosquitto_passwd >/dev/null || apt_install_retried mosquitto
   local bin
   bin="$(find_bin)" || die "mosquitto binary not found after install"
   command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd not found after install"

@@ -34,7 +34,7 @@ start() {
     return 0
   fi
   rm -f "$PIDFILE"
-  find_bin >/dev/null || apt_install prometheus-node-exporter
+  find_bin >/dev/null || apt_install_retried prometheus-node-exporter
   local bin
   bin="$(find_bin)" || die "prometheus-node-exporter binary not found after install"
   if tcp_open 127.0.0.1 "$PORT" 2>/dev/null; then

@@ -25,7 +25,7 @@ case "${1:-}" in
         log "installing logrotate (apt, package was removed but not purged)"
         sudo=""
         [ "$(id -u)" -ne 0 ] && sudo="sudo"
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends logrotate >/dev/null \
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends logrotate >/dev/null \
           || { $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends logrotate >/dev/null; } \
           || die "apt-get install logrotate failed"
       fi
