@@ -250,8 +250,8 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
           '',
           `alerts (${r.alertFingerprints.length}):`,
           table(
-            (r.alerts as any[]).map((a) => ({ fingerprint: a.fingerprint, status: a.status, alert: a.labels.alertname ?? '', service: a.labels.service ?? a.labels.database ?? '', host: a.labels.host ?? '', severity: a.labels.severity ?? '', since: a.startsAt.replace(/\.\d{3}Z$/, 'Z') })),
-            ['fingerprint', 'status', 'alert', 'service', 'host', 'severity', 'since'],
+            (r.alerts as any[]).map((a) => ({ fingerprint: a.fingerprint, status: a.status, alert: a.labels.alertname ?? '', service: a.labels.service ?? a.labels.database ?? '', host: a.labels.host ?? '', metric: a.labels.metric ?? a.labels.__name__ ?? '', severity: a.labels.severity ?? '', since: a.startsAt.replace(/\.\d{3}Z$/, 'Z') })),
+            ['fingerprint', 'status', 'alert', 'service', 'host', 'metric', 'severity', 'since'],
           ).trimEnd(),
         ];
         if ((r.rootCauses as any[]).length > 0) {
