@@ -228,6 +228,24 @@ describe('CorrelationEngine', () => {
     assert.equal(e.fire({ ...y, startsAtMs: at + 1000 }).incident, a, 'joined after three incidents held both');
   });
 
+  it('re-resolves the entities of open incidents when the topology changes', () => {
+    const e = engine();
+    const id = e.fire(alert('HighErrors', { service: 'payment' }, 0)).incident;
+    // a new topology where payment is far from db but next to a new service
+    e.setTopology(
+      EntityGraph.parse({
+        nodes: [{ id: 'x:new' }, { id: 'payment' }, { id: 'mid' }, { id: 'db', type: 'Database' }],
+        edges: [
+          { source: 'payment', target: 'x:new' },
+          { source: 'payment', target: 'mid' },
+          { source: 'mid', target: 'db' },
+        ],
+      }),
+    );
+    assert.equal(e.fire(alert('Down', { service: 'x:new' }, 1)).incident, id, 'one hop in the new graph');
+    assert.notEqual(e.fire(alert('DbSlow', { database: 'db' }, 1)).incident, id, 'two hops now: beyond max_hops 1');
+  });
+
   it('takes over incidents from before a restart without events', () => {
     const e = engine();
     const a = alert('HighErrors', { service: 'payment' }, 0);

@@ -57,7 +57,8 @@ export interface Member {
   readonly annotations: Labels;
   readonly startsAtMs: number;
   readonly severity: number;
-  readonly entity: number;
+  /** Index of its entity in the current topology (-1: none); re-resolved when the topology changes. */
+  entity: number;
   firing: boolean;
 }
 
@@ -163,6 +164,18 @@ export class CorrelationEngine {
     this.graph = graph;
     this.hops = this.hopsFor(graph);
     this.depends.clear();
+    // Entity indices belong to a graph: re-resolve the members of the live incidents.
+    for (const inc of this.live) {
+      inc.entities.clear();
+      inc.bestByEntity.clear();
+      inc.dependents = new Map();
+      for (const m of inc.members.values()) {
+        m.entity = graph ? graph.resolve(m.labels, this.config.entity_labels) : -1;
+        if (m.entity >= 0) inc.entities.set(m.entity, (inc.entities.get(m.entity) ?? 0) + 1);
+        this.offer(inc, m);
+      }
+      inc.representative = this.pickRepresentative(inc);
+    }
   }
 
   /** Incidents not resolved yet, oldest first. */
