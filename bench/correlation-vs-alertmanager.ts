@@ -23,19 +23,16 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SelfMetrics, silentLogger, systemClock } from '../shared-schemas/src/runtime/index.js';
 import { correlateInputLines, goTime, scenarioAlertStream } from '../simulators/alerts/index.js';
 import type { LabelledAlertStream, WebhookV4 } from '../simulators/alerts/index.js';
 import { loadScenarioFile, shippedScenariosDir } from '../simulators/scenario/index.js';
 import { scoreCorrelation } from '../simulators/scoring/index.js';
 import type { CorrelationScore } from '../simulators/scoring/index.js';
-import { resolveCentralConfig } from '../central/src/config/config.js';
-import { CentralService } from '../central/src/service/service.js';
+import { startTestCentral } from '../central/src/service/testing/index.js';
+import { declareTopology, feedCentral } from '../central/src/correlate/testing/online.js';
 import { correlationConfig, EntityGraph, eventOrder, parseAlertLine, replayAlerts } from '../central/src/correlate/index.js';
 import type { ReplayAlert } from '../central/src/correlate/index.js';
 
@@ -193,29 +190,19 @@ async function amThroughput(alerts: readonly ReplayAlert[]): Promise<number> {
 }
 
 async function centralThroughput(alerts: readonly ReplayAlert[], topology: unknown): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'aiops-bench-corr-'));
-  const central = new CentralService(resolveCentralConfig({ data_dir: join(dir, 'data'), log_level: 'silent', api: { listen: '127.0.0.1:0', rate_per_second: 100_000, burst: 100_000 }, mqtt: { mode: 'off' }, grpc: { enabled: false } }), { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
+  const tc = await startTestCentral({ api: { rate_per_second: 100_000, burst: 100_000 } }, 'aiops-bench-corr-');
   try {
-    await central.start();
-    const api = central.endpoints().api!;
-    const token = (await central.stores.apiKeys.create({ name: 'bench', tenant: 'default', scopes: ['write', 'admin'] }, Date.now())).token;
-    const put = await fetch(`${api}/api/v1/config/topology`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(topology) });
-    if (put.status !== 200) throw new Error(`PUT topology answered ${put.status}`);
-    const order = eventOrder(alerts);
-    const shift = Date.now() + 86_400_000 - order[0]!.t;
+    const api = tc.api;
+    const token = (await tc.key('bench', ['write', 'admin'])).token;
+    await declareTopology(api, token, topology);
+    // A day ahead: central's clock never runs ahead of the stream (as with live alerts).
+    const shift = Date.now() + 86_400_000 - Math.min(...alerts.map((a) => a.startsAtMs));
+    const shifted = alerts.map((a) => ({ ...a, startsAtMs: a.startsAtMs + shift, endsAtMs: a.endsAtMs > 0 ? a.endsAtMs + shift : 0 }));
     const t0 = performance.now();
-    for (let k = 0; k < order.length; k += 100) {
-      const body = order.slice(k, k + 100).map((ev) => {
-        const a = alerts[ev.i]!;
-        return { labels: a.labels, annotations: a.annotations, startsAt: new Date(a.startsAtMs + shift).toISOString(), ...(ev.kind === 'resolve' ? { endsAt: new Date(a.endsAtMs + shift).toISOString() } : {}), status: ev.kind === 'resolve' ? 'resolved' : 'firing' };
-      });
-      const res = await fetch(`${api}/api/v1/alerts/ingest`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ alerts: body }) });
-      if (res.status !== 200) throw new Error(`central POST answered ${res.status}: ${await res.text()}`);
-    }
+    await feedCentral(api, token, shifted, 100);
     return alerts.length / ((performance.now() - t0) / 1000);
   } finally {
-    await central.shutdown();
-    await rm(dir, { recursive: true, force: true });
+    await tc.stop();
   }
 }
 

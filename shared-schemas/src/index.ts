@@ -96,6 +96,8 @@ export {
   encodeMetricPoint,
   encodeRootCause,
   encodeRunbookExecution,
+  INCIDENT_STATUSES,
+  SEVERITIES,
   validateAlert,
   validateAnomaly,
   validateIncident,

@@ -27,7 +27,7 @@
 import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { parseDuration } from '../../../shared-schemas/src/runtime/index.js';
+import { parseDuration, Serial } from '../../../shared-schemas/src/runtime/index.js';
 import { ApiError, ErrorBodySchema, TokenBucketLimiter } from '../gateway/index.js';
 import type { Gateway, RateLimit } from '../gateway/index.js';
 import { MAX_ENROLLMENT_TOKEN_LIFETIME_MS, StorageError } from '../storage/index.js';
@@ -147,19 +147,10 @@ function tokenId(token: string): string | undefined {
   return ENROLL_TOKEN_ID.exec(token)?.[1];
 }
 
-/** Runs tasks one at a time (enrollment: check-then-enroll must not interleave). */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const r = this.tail.then(task, task);
-    this.tail = r.catch(() => undefined);
-    return r;
-  }
-}
-
 export function registerAgentRoutes(gateway: Gateway, deps: AgentRoutesDeps): void {
   const { agents, clock } = deps;
   const limiter = new TokenBucketLimiter({ defaults: deps.enrollFailureLimit ?? DEFAULT_ENROLL_FAILURE_LIMIT, maxBuckets: 1, now: () => clock.now() });
+  // Enrollment: check-then-enroll must not interleave.
   const serial = new Serial();
   const registers = deps.registry !== undefined ? [deps.registry] : [];
   const enrollments =

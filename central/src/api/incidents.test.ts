@@ -2,23 +2,20 @@
 // declared topology); list filters and paging, one incident with alerts and timeline,
 // acknowledge and resolve with scopes and audit, bad queries, and `aiops incidents` on top.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { until } from '../../../edge-agent/src/testing/index.js';
-import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import { aiopsMain } from '../cli/aiops.js';
-import { resolveCentralConfig } from '../config/config.js';
-import { CentralService } from '../service/service.js';
+import type { CentralService } from '../service/service.js';
+import { startTestCentral } from '../service/testing/index.js';
+import type { TestCentral } from '../service/testing/index.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('incidents API and CLI (a running central)', () => {
-  let dir: string;
+  let tc: TestCentral;
   let central: CentralService;
   let api = '';
   const tokens: Record<string, string> = {};
@@ -40,7 +37,6 @@ describe('incidents API and CLI (a running central)', () => {
   };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aiops-incidents-'));
     hook = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -52,21 +48,12 @@ describe('incidents API and CLI (a running central)', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/incidents`;
     process.env['AIOPS_TEST_HOOK_TOKEN'] = 'hook-secret';
-    const cfg = resolveCentralConfig({
-      data_dir: join(dir, 'data'),
-      log_level: 'silent',
-      api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
-      mqtt: { mode: 'off' },
-      grpc: { enabled: false },
-      notify: { webhooks: [{ name: 'oncall', url: hookUrl, bearer_token_env: 'AIOPS_TEST_HOOK_TOKEN' }] },
-    });
-    central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
-    await central.start();
-    api = central.endpoints().api!;
+    tc = await startTestCentral({ api: { rate_per_second: 1000, burst: 1000 }, notify: { webhooks: [{ name: 'oncall', url: hookUrl, bearer_token_env: 'AIOPS_TEST_HOOK_TOKEN' }] } }, 'aiops-incidents-');
+    ({ central, api } = tc);
     for (const scope of ['read', 'write', 'admin'] as const) {
-      const k = await central.stores.apiKeys.create({ name: scope, tenant: 'default', scopes: [scope] }, Date.now());
+      const k = await tc.key(scope, [scope]);
       tokens[scope] = k.token;
-      keyIds[scope] = k.record.id;
+      keyIds[scope] = k.id;
     }
     const topo = {
       version: 1,
@@ -90,11 +77,10 @@ describe('incidents API and CLI (a running central)', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
   });
   after(async () => {
-    await central?.shutdown();
+    await tc?.stop();
     hook.closeAllConnections();
     await new Promise<void>((r) => hook.close(() => r()));
     delete process.env['AIOPS_TEST_HOOK_TOKEN'];
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('notifies the webhook once per new incident, never per child alert', async () => {

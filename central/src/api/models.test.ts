@@ -3,43 +3,30 @@
 // rollback over REST with an admin key; the serving side hot-reloads each change (seen in
 // GET /api/v1/models, in /metrics, and in the scores it computes); refusals name the problem.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import { until } from '../../../edge-agent/src/testing/index.js';
-import { resolveCentralConfig } from '../config/config.js';
 import { AGILE_DEFAULTS, agileGraph, agileReference } from '../detect/agile/index.js';
 import type { AgileParams } from '../detect/agile/index.js';
 import { fitMultivariate, multivariateGraph } from '../detect/multivariate/index.js';
 import type { MultivariateBundle } from '../detect/multivariate/index.js';
 import { encodeOnnxModel } from '../detect/onnx/index.js';
-import { CentralService } from '../service/service.js';
+import type { CentralService } from '../service/service.js';
+import { startTestCentral } from '../service/testing/index.js';
+import type { TestCentral } from '../service/testing/index.js';
 
 const W = AGILE_DEFAULTS.window;
 
 describe('model registry through the API, with hot reload', () => {
-  let dir: string;
+  let tc: TestCentral | undefined;
   let central: CentralService;
   let api = '';
   const tokens: Record<string, string> = {};
   const versions: Array<{ version: number; params: AgileParams }> = [];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aiops-models-'));
-    const cfg = resolveCentralConfig({
-      data_dir: join(dir, 'data'),
-      log_level: 'silent',
-      api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
-      mqtt: { mode: 'off' },
-      grpc: { enabled: false },
-      models: { reload_interval: '200ms', onnx: { execution_providers: ['cpu'] } },
-    });
-    central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
-    await central.start();
-    api = central.endpoints().api!;
-    for (const scope of ['read', 'admin'] as const) tokens[scope] = (await central.stores.apiKeys.create({ name: scope, tenant: 'default', scopes: [scope] }, Date.now())).token;
+    tc = await startTestCentral({ api: { rate_per_second: 1000, burst: 1000 }, models: { reload_interval: '200ms', onnx: { execution_providers: ['cpu'] } } }, 'aiops-models-');
+    ({ central, api } = tc);
+    for (const scope of ['read', 'admin'] as const) tokens[scope] = (await tc.key(scope, [scope])).token;
     // Two trained-looking versions that score differently (another AR weight and k).
     for (const [ar0, k] of [
       [0.9, 3],
@@ -57,8 +44,7 @@ describe('model registry through the API, with hot reload', () => {
     }
   });
   after(async () => {
-    await central?.shutdown();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await tc?.stop();
   });
 
   const call = async (method: string, path: string, scope: string, body?: unknown) => {

@@ -2,17 +2,14 @@
 // list by state, scopes and audit, bad input, and the effect on the alert chain - a silenced
 // alert opens no incident until the silence is expired, then it does.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import { until } from '../../../edge-agent/src/testing/index.js';
-import { resolveCentralConfig } from '../config/config.js';
-import { CentralService } from '../service/service.js';
+import type { CentralService } from '../service/service.js';
+import { startTestCentral } from '../service/testing/index.js';
+import type { TestCentral } from '../service/testing/index.js';
 
 describe('silences API (a running central)', () => {
-  let dir: string;
+  let tc: TestCentral;
   let central: CentralService;
   let api = '';
   const tokens: Record<string, string> = {};
@@ -23,15 +20,12 @@ describe('silences API (a running central)', () => {
   };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aiops-silences-'));
-    central = new CentralService(resolveCentralConfig({ data_dir: join(dir, 'data'), log_level: 'silent', api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 }, mqtt: { mode: 'off' }, grpc: { enabled: false } }), { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
-    await central.start();
-    api = central.endpoints().api!;
-    for (const scope of ['read', 'write'] as const) tokens[scope] = (await central.stores.apiKeys.create({ name: `${scope}-key`, tenant: 'default', scopes: [scope] }, Date.now())).token;
+    tc = await startTestCentral({ api: { rate_per_second: 1000, burst: 1000 } }, 'aiops-silences-');
+    ({ central, api } = tc);
+    for (const scope of ['read', 'write'] as const) tokens[scope] = (await tc.key(`${scope}-key`, [scope])).token;
   });
   after(async () => {
-    await central?.shutdown();
-    await rm(dir, { recursive: true, force: true });
+    await tc?.stop();
   });
 
   it('mutes matching alerts until expired, with who and why recorded', async () => {

@@ -355,7 +355,7 @@ export class CorrelationEngine {
       id,
       openedAtMs: t,
       lastAlertAtMs: t,
-      windowEndMs: Math.min(t + this.config.window, t + this.config.cap),
+      windowEndMs: t + this.config.window, // cap >= window (config)
       updatedAtMs: t,
       members: new Map(),
       firing: 0,

@@ -13,16 +13,15 @@
 // the form public RCA datasets and `npm run correlate --topology` use.
 import { TOPOLOGY_NODE_KINDS, validateTopologyDocument } from '../../../shared-schemas/src/index.js';
 import type { TopologyDocument, TopologyNodeKind } from '../../../shared-schemas/src/index.js';
+import { CodedError } from '../../../shared-schemas/src/runtime/index.js';
 
 export const MAX_ENTITIES = 200_000;
 const MAX_CACHED_ROWS = 4096;
 
-export class EntityGraphError extends Error {
+export class EntityGraphError extends CodedError<'INVALID_TOPOLOGY'> {
   override name = 'EntityGraphError';
-  readonly code = 'INVALID_TOPOLOGY';
-  readonly retryable = false;
   constructor(message: string) {
-    super(message);
+    super('INVALID_TOPOLOGY', message);
   }
 }
 

@@ -8,27 +8,26 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import { correlateInputLines, scenarioAlertStream } from '../../../simulators/alerts/index.js';
 import { loadScenarioFile, shippedScenariosDir } from '../../../simulators/scenario/index.js';
 import { scoreCorrelation } from '../../../simulators/scoring/index.js';
-import { resolveCentralConfig } from '../config/config.js';
-import { CentralService } from '../service/service.js';
+import { startTestCentral } from '../service/testing/index.js';
+import type { TestCentral } from '../service/testing/index.js';
 import { correlateCli, parseAlertLine } from './index.js';
 import type { ReplayAlert } from './index.js';
-import { feedCentral, storedAssignments } from './testing/online.js';
+import { declareTopology, feedCentral, storedAssignments } from './testing/online.js';
 
 const DAY = 86_400_000;
 
 describe('offline replay and the online path agree (issue #8)', () => {
   let dir: string;
-  let central: CentralService | undefined;
+  let tc: TestCentral | undefined;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aiops-correlate-'));
   });
   after(async () => {
-    await central?.shutdown();
+    await tc?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -58,13 +57,10 @@ describe('offline replay and the online path agree (issue #8)', () => {
     assert.equal(offline.length, lines.length);
 
     // Online: a running central, its REST API.
-    const cfg = resolveCentralConfig({ data_dir: join(dir, 'data'), log_level: 'silent', api: { listen: '127.0.0.1:0', rate_per_second: 10_000, burst: 10_000 }, mqtt: { mode: 'off' }, grpc: { enabled: false } });
-    central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
-    await central.start();
-    const api = central.endpoints().api!;
-    const token = (await central.stores.apiKeys.create({ name: 'feed', tenant: 'default', scopes: ['write', 'read', 'admin'] }, Date.now())).token;
-    const put = await fetch(`${api}/api/v1/config/topology`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(stream.topology) });
-    assert.equal(put.status, 200, await put.text());
+    tc = await startTestCentral({ api: { rate_per_second: 10_000, burst: 10_000 } }, 'aiops-correlate-central-');
+    const { central, api } = tc;
+    const token = (await tc.key('feed', ['write', 'read', 'admin'])).token;
+    await declareTopology(api, token, stream.topology);
     const parsed: ReplayAlert[] = lines.map((l, i) => parseAlertLine(l, i + 1)!);
     const fed = await feedCentral(api, token, parsed);
     const online = await storedAssignments(central.stores.incidents, 'default', parsed);

@@ -10,6 +10,7 @@
 // re-fire), then input order. Each input alert's incident is the one it ended in (after any
 // merge), or null when it stayed unassigned.
 import { alertFingerprint } from '../../../shared-schemas/src/index.js';
+import { CodedError } from '../../../shared-schemas/src/runtime/index.js';
 import type { Labels } from '../../../shared-schemas/src/index.js';
 import type { CorrelationConfig } from './config.js';
 import { CorrelationEngine } from './engine.js';
@@ -21,16 +22,14 @@ const MAX_LABELS = 128;
 const MAX_VALUE = 16_384;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export class AlertLineError extends Error {
+export class AlertLineError extends CodedError<'BAD_ALERT'> {
   override name = 'AlertLineError';
-  readonly code = 'BAD_ALERT';
-  readonly retryable = false;
   constructor(
     readonly line: number,
     readonly field: string,
     message: string,
   ) {
-    super(`line ${line}: ${field} ${message}`);
+    super('BAD_ALERT', `line ${line}: ${field} ${message}`);
   }
 }
 

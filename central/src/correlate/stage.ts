@@ -12,6 +12,7 @@
 // Batches are handled one at a time (the engine is not re-entrant); a store failure is
 // counted, logged and rejects the call so the sender can retry.
 import type { Alert, Incident, Labels, Severity } from '../../../shared-schemas/src/index.js';
+import { Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Component } from '../component.js';
 import type { AlertStore, IncidentEventRecord, IncidentStore } from '../storage/types.js';
@@ -53,7 +54,8 @@ interface TenantState {
 export class CorrelationStage implements AlertConsumer, Component {
   private readonly tenants = new Map<string, TenantState>();
   private readonly next: IncidentConsumer[];
-  private chain: Promise<void> = Promise.resolve();
+  /** The engine is not re-entrant: batches, ticks and people's actions run one at a time. */
+  private readonly serial = new Serial();
   private timer: unknown;
   private closed = false;
   private readonly m: { alerts: BoundCounter; events: BoundCounter; errors: BoundCounter; open: BoundGauge };
@@ -93,7 +95,7 @@ export class CorrelationStage implements AlertConsumer, Component {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== undefined) this.settings.clock.clearInterval(this.timer);
-    await this.chain.catch(() => undefined);
+    await this.serial.idle();
   }
 
   /**
@@ -112,7 +114,7 @@ export class CorrelationStage implements AlertConsumer, Component {
 
   /** Alerts as the alert store returned them (AlertStoreSink's downstream): deduplicated, stored. */
   consumeAlerts(alerts: readonly Alert[]): Promise<void> {
-    return this.serial(() => this.handle(alerts));
+    return this.serial.run(() => this.handle(alerts));
   }
 
   /**
@@ -120,18 +122,7 @@ export class CorrelationStage implements AlertConsumer, Component {
    * timeline with who and why. Undefined when there is no such incident.
    */
   acknowledge(tenant: string, id: string, actor: string, comment = ''): Promise<Incident | undefined> {
-    return this.serialValue(async () => {
-      const inc = await this.deps.incidents.get(tenant, id);
-      if (!inc) return undefined;
-      if (inc.status !== 'open') return inc;
-      const now = this.settings.clock.now();
-      const doc: Incident = { ...inc, status: 'acknowledged', updatedAtMs: Math.max(now, inc.updatedAtMs) };
-      await this.deps.incidents.put(doc);
-      const events = [{ atMs: now, type: 'acknowledged', fingerprint: '', related: '', actor, text: `acknowledged by ${actor}${comment ? `: ${comment}` : ''}` }];
-      await this.deps.incidents.appendTimeline(tenant, id, events);
-      await this.notify([{ kind: 'changed', incident: doc, events }]);
-      return doc;
-    });
+    return this.byHand(tenant, id, actor, comment, 'acknowledged');
   }
 
   /**
@@ -139,16 +130,19 @@ export class CorrelationStage implements AlertConsumer, Component {
    * is resolved now, on the timeline with who and why. Undefined when there is no such incident.
    */
   resolveIncident(tenant: string, id: string, actor: string, comment = ''): Promise<Incident | undefined> {
-    return this.serialValue(async () => {
+    return this.byHand(tenant, id, actor, comment, 'resolved');
+  }
+
+  private byHand(tenant: string, id: string, actor: string, comment: string, to: 'acknowledged' | 'resolved'): Promise<Incident | undefined> {
+    return this.serial.run(async () => {
       const inc = await this.deps.incidents.get(tenant, id);
-      if (!inc) return undefined;
-      if (inc.status === 'resolved') return inc;
+      // Acknowledging applies to open incidents only; resolving to anything not resolved.
+      if (!inc || inc.status === 'resolved' || (to === 'acknowledged' && inc.status !== 'open')) return inc;
       const now = this.settings.clock.now();
-      const st = this.tenants.get(tenant);
-      st?.engine.close(id, now, `resolved by ${actor}`);
-      const doc: Incident = { ...inc, status: 'resolved', resolvedAtMs: now, updatedAtMs: Math.max(now, inc.updatedAtMs) };
+      if (to === 'resolved') this.tenants.get(tenant)?.engine.close(id, now, `resolved by ${actor}`);
+      const doc: Incident = { ...inc, status: to, ...(to === 'resolved' ? { resolvedAtMs: now } : {}), updatedAtMs: Math.max(now, inc.updatedAtMs) };
+      const events = [{ atMs: now, type: to, fingerprint: '', related: '', actor, text: `${to} by ${actor}${comment ? `: ${comment}` : ''}` }];
       await this.deps.incidents.put(doc);
-      const events = [{ atMs: now, type: 'resolved', fingerprint: '', related: '', actor, text: `resolved by ${actor}${comment ? `: ${comment}` : ''}` }];
       await this.deps.incidents.appendTimeline(tenant, id, events);
       await this.notify([{ kind: 'changed', incident: doc, events }]);
       return doc;
@@ -157,23 +151,10 @@ export class CorrelationStage implements AlertConsumer, Component {
 
   /** Advances every engine to the clock (resolutions without new alerts). */
   tick(): Promise<void> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const now = this.settings.clock.now();
-      for (const [tenant, st] of this.tenants) await this.apply(tenant, st.engine, st.engine.advance(now), new Set());
+      for (const [tenant, st] of this.tenants) await this.apply(tenant, st.engine, st.engine.advance(now), new Map());
     });
-  }
-
-  private serial(fn: () => Promise<void>): Promise<void> {
-    return this.serialValue(fn);
-  }
-
-  private serialValue<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
   }
 
   private async notify(changes: IncidentChange[]): Promise<void> {
@@ -196,7 +177,7 @@ export class CorrelationStage implements AlertConsumer, Component {
     for (const [tenant, list] of byTenant) {
       const st = await this.tenant(tenant);
       const events: IncidentEvent[] = [];
-      const linked = new Set<string>();
+      const linked = new Map<string, string>();
       for (const a of list) {
         if (a.status === 'resolved') {
           events.push(...st.engine.resolve(a.fingerprint, a.endsAtMs > 0 ? a.endsAtMs : this.settings.clock.now()));
@@ -207,14 +188,15 @@ export class CorrelationStage implements AlertConsumer, Component {
         events.push(...r.events);
         const result = r.incident === null ? 'unassigned' : r.events.some((e) => e.type === 'opened') ? 'opened' : r.events.some((e) => e.type === 'alert_refired') ? 'refired' : 'joined';
         this.m.alerts.inc(1, { result });
-        if (r.incident !== null) linked.add(a.fingerprint);
+        if (r.incident !== null) linked.set(a.fingerprint, r.incident);
       }
       await this.apply(tenant, st.engine, events, linked);
     }
   }
 
   /** Writes what the events changed: incident documents, timelines, alert links; then notifies. */
-  private async apply(tenant: string, engine: CorrelationEngine, events: readonly IncidentEvent[], linked: Set<string>): Promise<void> {
+  /** `linked`: alert fingerprint -> the incident it was assigned to in this batch. */
+  private async apply(tenant: string, engine: CorrelationEngine, events: readonly IncidentEvent[], linked: Map<string, string>): Promise<void> {
     this.m.open.set([...this.tenants.values()].reduce((n, s) => n + s.engine.open().length, 0));
     if (events.length === 0) return;
     const touched = new Map<string, IncidentEventRecord[]>();
@@ -230,7 +212,7 @@ export class CorrelationStage implements AlertConsumer, Component {
       if (e.type === 'merged' && e.other) {
         mergedAway.set(e.other, e.incident);
         record(e.other, { atMs: e.atMs, type: 'merged_into', fingerprint: '', related: e.incident, actor: CORRELATION_ACTOR, text: `merged into ${e.incident}` });
-        for (const fp of engine.get(e.incident)?.members.keys() ?? []) linked.add(fp);
+        for (const fp of engine.get(e.incident)?.members.keys() ?? []) linked.set(fp, e.incident);
       }
     }
     const changes: IncidentChange[] = [];
@@ -239,7 +221,8 @@ export class CorrelationStage implements AlertConsumer, Component {
       for (const [id, recs] of touched) {
         const state = engine.get(id);
         if (!state) continue;
-        const stored = await store.get(tenant, id);
+        // An incident opened in this batch has nothing stored yet (no read needed).
+        const stored = recs.some((r) => r.type === 'opened') ? undefined : await store.get(tenant, id);
         changes.push({ kind: stored === undefined ? 'new' : 'changed', incident: this.document(tenant, state, stored, mergedAway.get(id)), events: recs });
       }
       if (store.putMany) await store.putMany(changes.map((c) => ({ incident: c.incident, events: c.events })));
@@ -249,19 +232,14 @@ export class CorrelationStage implements AlertConsumer, Component {
           await store.appendTimeline(tenant, c.incident.id, c.events);
         }
       }
-      for (const [id] of touched) {
-        const state = engine.get(id);
-        if (!state) continue;
-        if (!mergedAway.has(id)) {
-          const fps: string[] = [];
-          for (const fp of state.members.keys()) {
-            if (!linked.has(fp)) continue;
-            linked.delete(fp);
-            fps.push(fp);
-          }
-          await this.link(tenant, fps, id);
-        }
+      // Each newly assigned alert (or one a merge moved) to its incident, one write per incident.
+      const byIncident = new Map<string, string[]>();
+      for (const [fp, id] of linked) {
+        const list = byIncident.get(id);
+        if (list) list.push(fp);
+        else byIncident.set(id, [fp]);
       }
+      for (const [id, fps] of byIncident) await this.link(tenant, fps, id);
     } catch (err) {
       this.m.errors.inc();
       this.settings.logger.error({ tenant, err: (err as Error).message }, 'correlation could not store its incidents');

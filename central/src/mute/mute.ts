@@ -1,13 +1,16 @@
 // The inhibit-and-silence stage of central's alert chain (issue #8, Deliver 5), between the
 // alert store (receive, deduplicate) and correlation: a firing alert matched by an active
 // silence, or inhibited by a firing source alert (inhibit_rules), does not go on - it opens and
-// joins no incident and notifies nobody - and is counted by reason. Resolutions always go on.
+// joins no incident and notifies nobody - and is counted by reason. Resolutions go on, except
+// those of alerts that were muted (they never went on).
 // Muted alerts are remembered while they fire: when their silence ends or their inhibiting
 // alert resolves, the next check (every 5 s, and on every batch) lets them through with their
 // own startsAt, as Alertmanager starts notifying an alert once its silence expires.
 // Silences are read from the store at most once per second per tenant (cheap, and a new
-// silence applies within a second); bounded memory: at most 100,000 firing alerts tracked.
+// silence applies within a second). Inhibiting alerts are indexed per rule by their `equal`
+// label values, so a check costs one lookup per rule; at most 100,000 tracked.
 import type { Alert } from '../../../shared-schemas/src/index.js';
+import { Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Component } from '../component.js';
 import { compileSilenceMatchers, matchesLabels } from '../storage/index.js';
@@ -16,13 +19,18 @@ import { compileInhibitRules } from './config.js';
 import type { CompiledInhibitRule, InhibitRule } from './config.js';
 
 const TICK_MS = 5000;
+
+/** A rule's `equal` label values of an alert, as one key. */
+const equalKey = (r: CompiledInhibitRule, labels: Alert['labels']): string => JSON.stringify(r.equal.map((k) => labels[k] ?? ''));
 const SILENCE_CACHE_MS = 1000;
 const MAX_TRACKED = 100_000;
 
 export type MuteReason = 'silenced' | 'inhibited';
 
 interface TenantState {
-  firing: Map<string, Alert>;
+  /** Per inhibit rule: the firing alerts matching its source, by their values of its `equal` labels. */
+  sources: Array<Map<string, Set<string>>>;
+  sourceCount: number;
   muted: Map<string, Alert>;
   silences: Array<{ id: string; startsAtMs: number; endsAtMs: number; sel: CompiledSelector }>;
   silencesReadMs: number;
@@ -31,7 +39,7 @@ interface TenantState {
 export class MuteStage implements AlertConsumer, Component {
   private readonly tenants = new Map<string, TenantState>();
   private readonly rules: CompiledInhibitRule[];
-  private chain: Promise<void> = Promise.resolve();
+  private readonly serial = new Serial();
   private timer: unknown;
   private readonly m: { muted: BoundCounter; released: BoundCounter; held: BoundGauge; dropped: BoundCounter };
 
@@ -46,7 +54,7 @@ export class MuteStage implements AlertConsumer, Component {
       muted: mm.counter('aiops_central_alerts_muted_total', 'Firing alerts held back from correlation and notification, by reason (silenced, inhibited).', ['reason']),
       released: mm.counter('aiops_central_alerts_unmuted_total', 'Muted alerts let through once their silence ended or their inhibiting alert resolved.'),
       held: mm.gauge('aiops_central_alerts_muted', 'Firing alerts muted now, all tenants.'),
-      dropped: mm.counter('aiops_central_mute_untracked_total', 'Firing alerts not tracked because the limit of 100,000 was reached (their inhibition or release may be missed).'),
+      dropped: mm.counter('aiops_central_mute_untracked_total', 'Firing alerts not tracked (as inhibiting sources, or as muted) because a limit of 100,000 was reached: their inhibition or release may be missed.'),
     };
   }
 
@@ -61,23 +69,23 @@ export class MuteStage implements AlertConsumer, Component {
   async shutdown(): Promise<void> {
     if (this.timer !== undefined) this.settings.clock.clearInterval(this.timer);
     this.timer = undefined;
-    await this.chain.catch(() => undefined);
+    await this.serial.idle();
   }
 
   consumeAlerts(alerts: readonly Alert[]): Promise<void> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const forward: Alert[] = [];
       const now = this.settings.clock.now();
       for (const a of alerts) {
         const st = await this.tenant(a.tenant, now);
         if (a.status === 'resolved') {
-          st.firing.delete(a.fingerprint);
+          this.untrackSource(st, a);
           const wasMuted = st.muted.delete(a.fingerprint);
           // A resolve of an alert that never went on is of no use downstream, but harmless.
           if (!wasMuted) forward.push(a);
           continue;
         }
-        this.track(st.firing, a);
+        this.trackSource(st, a);
         const reason = this.reason(st, a, now);
         if (reason) {
           this.track(st.muted, a);
@@ -95,7 +103,7 @@ export class MuteStage implements AlertConsumer, Component {
 
   /** Lets through muted alerts that are no longer muted (silence over, inhibitor resolved). */
   check(): Promise<void> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const out = await this.releasable(this.settings.clock.now());
       this.gauge();
       if (out.length > 0) await this.deps.next.consumeAlerts(out);
@@ -125,20 +133,47 @@ export class MuteStage implements AlertConsumer, Component {
 
   private reason(st: TenantState, a: Pick<Alert, 'labels' | 'fingerprint'>, now: number): MuteReason | undefined {
     for (const s of st.silences) if (s.startsAtMs <= now && now < s.endsAtMs && matchesLabels(s.sel, a.labels)) return 'silenced';
-    for (const r of this.rules) {
+    for (let i = 0; i < this.rules.length; i++) {
+      const r = this.rules[i]!;
       if (!matchesLabels(r.target, a.labels)) continue;
-      for (const src of st.firing.values()) {
-        if (src.fingerprint === a.fingerprint || !matchesLabels(r.source, src.labels)) continue;
-        if (r.equal.every((k) => (src.labels[k] ?? '') === (a.labels[k] ?? ''))) return 'inhibited';
-      }
+      const firing = st.sources[i]!.get(equalKey(r, a.labels));
+      // The alert does not inhibit itself (it may match both sides of a rule).
+      if (firing && (firing.size > 1 || (firing.size === 1 && !firing.has(a.fingerprint)))) return 'inhibited';
     }
     return undefined;
+  }
+
+  private trackSource(st: TenantState, a: Alert): void {
+    this.rules.forEach((r, i) => {
+      if (!matchesLabels(r.source, a.labels)) return;
+      const key = equalKey(r, a.labels);
+      let set = st.sources[i]!.get(key);
+      if (set?.has(a.fingerprint)) return;
+      if (st.sourceCount >= MAX_TRACKED) {
+        this.m.dropped.inc();
+        return;
+      }
+      if (!set) st.sources[i]!.set(key, (set = new Set()));
+      set.add(a.fingerprint);
+      st.sourceCount++;
+    });
+  }
+
+  private untrackSource(st: TenantState, a: Alert): void {
+    this.rules.forEach((r, i) => {
+      if (!matchesLabels(r.source, a.labels)) return;
+      const key = equalKey(r, a.labels);
+      const set = st.sources[i]!.get(key);
+      if (!set?.delete(a.fingerprint)) return;
+      st.sourceCount--;
+      if (set.size === 0) st.sources[i]!.delete(key);
+    });
   }
 
   private async tenant(tenant: string, now: number): Promise<TenantState> {
     let st = this.tenants.get(tenant);
     if (!st) {
-      st = { firing: new Map(), muted: new Map(), silences: [], silencesReadMs: Number.NEGATIVE_INFINITY };
+      st = { sources: this.rules.map(() => new Map()), sourceCount: 0, muted: new Map(), silences: [], silencesReadMs: Number.NEGATIVE_INFINITY };
       this.tenants.set(tenant, st);
     }
     if (!(Math.abs(now - st.silencesReadMs) < SILENCE_CACHE_MS)) {
@@ -167,11 +202,5 @@ export class MuteStage implements AlertConsumer, Component {
     let n = 0;
     for (const st of this.tenants.values()) n += st.muted.size;
     this.m.held.set(n);
-  }
-
-  private serial(fn: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 }

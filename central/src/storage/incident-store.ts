@@ -2,7 +2,7 @@
 // put() is idempotent and ordered by updatedAtMs: a put older than the stored version (a
 // redelivered earlier state, at-least-once) is ignored, so the newest state always wins
 // whatever order the puts arrive in; an equal updatedAtMs replaces (last writer wins).
-import { validateIncident } from '../../../shared-schemas/src/index.js';
+import { INCIDENT_STATUSES, SEVERITIES, validateIncident } from '../../../shared-schemas/src/index.js';
 import type { Incident } from '../../../shared-schemas/src/index.js';
 import type { SqliteDatabase } from './database.js';
 import { StorageError, toStorageError } from './errors.js';
@@ -10,8 +10,7 @@ import { checkNow, checkTenant, listBounds, tenantListQuery } from './alert-stor
 import { setLabel, show } from './labels.js';
 import type { IncidentEventRecord, IncidentFilter, IncidentStore } from './types.js';
 
-const STATUSES: ReadonlyArray<Incident['status']> = ['open', 'acknowledged', 'mitigated', 'resolved'];
-const SEVERITIES: ReadonlyArray<Incident['severity']> = ['info', 'warning', 'critical'];
+const STATUSES = INCIDENT_STATUSES;
 
 function fromDoc(doc: string): Incident {
   const inc = JSON.parse(doc) as Incident;

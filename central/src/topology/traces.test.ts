@@ -3,18 +3,15 @@
 // running central fed by the real OpenTelemetry SDK's OTLP/HTTP protobuf exporter, plus JSON
 // and malformed, truncated and hostile bodies.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { SelfMetrics, silentLogger, systemClock } from '../../../shared-schemas/src/runtime/index.js';
 import { ManualClock, testSettings } from '../detect/dynamic-xy/testdata/helpers.js';
-import { resolveCentralConfig } from '../config/config.js';
-import { CentralService } from '../service/service.js';
+import type { CentralService } from '../service/service.js';
+import { startTestCentral } from '../service/testing/index.js';
+import type { TestCentral } from '../service/testing/index.js';
 import { openSqliteStores } from '../storage/index.js';
 import { EmbeddedTopologyStore, TraceDiscovery } from './index.js';
 
@@ -55,20 +52,17 @@ describe('TraceDiscovery', () => {
 });
 
 describe('POST /api/v1/otlp/v1/traces (a running central, the OpenTelemetry SDK as client)', () => {
-  let dir: string;
+  let tc: TestCentral;
   let central: CentralService;
   let api = '';
   let token = '';
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aiops-traces-'));
-    central = new CentralService(resolveCentralConfig({ data_dir: join(dir, 'data'), log_level: 'silent', api: { listen: '127.0.0.1:0' }, mqtt: { mode: 'off' }, grpc: { enabled: false } }), { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
-    await central.start();
-    api = central.endpoints().api!;
-    token = (await central.stores.apiKeys.create({ name: 'otel', tenant: 'default', scopes: ['write'] }, Date.now())).token;
+    tc = await startTestCentral({}, 'aiops-traces-');
+    ({ central, api } = tc);
+    token = (await tc.key('otel', ['write'])).token;
   });
   after(async () => {
-    await central?.shutdown();
-    await rm(dir, { recursive: true, force: true });
+    await tc?.stop();
   });
 
   it('learns frontend -> checkout from spans the SDK exports in protobuf', async () => {

@@ -12,3 +12,4 @@ export type { LogLevel, Logger } from './logger.js';
 export { ComponentMetrics, metricSum, SelfMetrics } from './self-metrics.js';
 export type { BoundCounter, BoundGauge, BoundHistogram, LabelValues } from './self-metrics.js';
 export { mulberry32 } from './random.js';
+export { Serial } from './serial.js';

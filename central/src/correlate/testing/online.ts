@@ -7,6 +7,12 @@ import type { ReplayAlert } from '../replay.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** PUT /api/v1/config/topology (an admin key); throws unless central took it. */
+export async function declareTopology(api: string, token: string, doc: unknown): Promise<void> {
+  const res = await fetch(`${api}/api/v1/config/topology`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+  if (res.status !== 200) throw new Error(`PUT /api/v1/config/topology answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+}
+
 /**
  * POSTs the alerts to /api/v1/alerts/ingest (generic form) as their events happen: a firing
  * alert at its startsAt, its resolution at its endsAt, in eventOrder, `batch` events per

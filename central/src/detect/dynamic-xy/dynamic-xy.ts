@@ -47,7 +47,7 @@
 // history at noise 5 the learnt rules cut the remaining ones by a further ~40%.
 import type { Alert, FeatureRow, Labels } from '../../../../shared-schemas/src/index.js';
 import { alertFingerprint, canonicalLabelKey, FeatureFlags } from '../../../../shared-schemas/src/index.js';
-import { CodedError } from '../../../../shared-schemas/src/runtime/index.js';
+import { CodedError, Serial } from '../../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge, Logger } from '../../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Clock, Component, FrameConsumer, IngestedFrame } from '../../component.js';
 import { MAX_Y, TRIGGER_FLAGS, validateDetectionConfig } from './config.js';
@@ -196,7 +196,7 @@ export class DynamicXyDetector implements Component, FrameConsumer {
   private newest: Series | undefined;
   private readonly keyCache = new WeakMap<object, KeyEntry>();
   private outbox: Alert[] = [];
-  private chain: Promise<void> = Promise.resolve();
+  private readonly deliveries = new Serial();
   private timer: unknown;
   private started = false;
   private stopped = false;
@@ -788,8 +788,6 @@ export class DynamicXyDetector implements Component, FrameConsumer {
         throw new DynamicXyError('DELIVERY_FAILED', `the next stage refused ${batch.length} alert(s), kept for the next frame: ${(err as Error).message}`, true, { cause: err });
       }
     };
-    const p = this.chain.then(run, run);
-    this.chain = p.catch(() => undefined);
-    return p;
+    return this.deliveries.run(run);
   }
 }

@@ -13,9 +13,9 @@ import { freePort, until } from '../../../../edge-agent/src/testing/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SelfMetrics, silentLogger, systemClock } from '../../../../shared-schemas/src/runtime/index.js';
 import { resolveCentralConfig } from '../../config/config.js';
-import { CentralService } from '../../service/service.js';
+import { startTestCentral } from '../../service/testing/index.js';
+import type { TestCentral } from '../../service/testing/index.js';
 import { AGILE_DEFAULTS, agileGraph } from '../agile/index.js';
 import { encodeOnnxModel } from '../onnx/index.js';
 
@@ -71,25 +71,18 @@ describe('S3 artifact store', { skip }, () => {
   });
 
   it('central with models.registry.kind s3: a version registered by a training job elsewhere, promoted over the API, is served (hot reload)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aiops-s3-central-'));
     const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
     // Central takes credentials from the SDK's default chain, here the environment.
     process.env['AWS_ACCESS_KEY_ID'] = credentials.accessKeyId;
     process.env['AWS_SECRET_ACCESS_KEY'] = credentials.secretAccessKey;
-    let central: CentralService | undefined;
+    let tc: TestCentral | undefined;
     try {
-      const cfg = resolveCentralConfig({
-        data_dir: join(dir, 'data'),
-        log_level: 'silent',
-        api: { listen: '127.0.0.1:0', rate_per_second: 1000, burst: 1000 },
-        mqtt: { mode: 'off' },
-        grpc: { enabled: false },
-        models: { reload_interval: '200ms', onnx: { execution_providers: ['cpu'] }, registry: { kind: 's3', s3: { bucket: BUCKET, prefix: 'central-e2e', endpoint: peer.endpoint, force_path_style: true } } },
-      });
-      central = new CentralService(cfg, { logger: silentLogger(), metrics: new SelfMetrics(), clock: systemClock });
-      await central.start();
-      const api = central.endpoints().api!;
-      const admin = (await central.stores.apiKeys.create({ name: 'admin', tenant: 'default', scopes: ['admin'] }, Date.now())).token;
+      tc = await startTestCentral(
+        { api: { rate_per_second: 1000, burst: 1000 }, models: { reload_interval: '200ms', onnx: { execution_providers: ['cpu'] }, registry: { kind: 's3', s3: { bucket: BUCKET, prefix: 'central-e2e', endpoint: peer.endpoint, force_path_style: true } } } },
+        'aiops-s3-central-',
+      );
+      const { central, api } = tc;
+      const admin = (await tc.key('admin', ['admin'])).token;
       // The training job: another process, the same bucket and prefix.
       const trainer = new ModelRegistry(store({ prefix: 'central-e2e' }));
       const params = { ...AGILE_DEFAULTS, k: 7 };
@@ -97,15 +90,14 @@ describe('S3 artifact store', { skip }, () => {
       const v = await trainer.register('agile', encodeOnnxModel(spec), { inputs: spec.inputs.map((i) => ({ name: i.name, dims: [...i.dims] })), outputs: spec.outputs.map((o) => ({ name: o.name, dims: [...o.dims] })), params: { ...params }, training: { dataDigest: 'sha256:x', series: 1, rows: 1, seed: 1, options: {}, sources: [] }, metrics: {} }, 'trainer');
       const res = await fetch(`${api}/api/v1/models/agile/${v.version}/promote`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'production' }) });
       assert.equal(res.status, 200, await res.text());
-      await until(() => central!.modelServer!.model('agile')?.version === v.version, 'the promoted version served from the bucket', 30_000);
+      await until(() => central.modelServer!.model('agile')?.version === v.version, 'the promoted version served from the bucket', 30_000);
       assert.equal((await trainer.get('agile', v.version)).stage, 'production', 'the promotion is in the bucket, seen by the trainer');
     } finally {
-      await central?.shutdown();
+      await tc?.stop();
       if (saved.id === undefined) delete process.env['AWS_ACCESS_KEY_ID'];
       else process.env['AWS_ACCESS_KEY_ID'] = saved.id;
       if (saved.secret === undefined) delete process.env['AWS_SECRET_ACCESS_KEY'];
       else process.env['AWS_SECRET_ACCESS_KEY'] = saved.secret;
-      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -4,6 +4,7 @@
 // everything else in a span is skipped. Bounded: at most MAX_SPANS spans per request.
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
+import { CodedError } from '../../../../shared-schemas/src/runtime/index.js';
 import { COMMON_PROTO, RESOURCE_PROTO } from '../../../../edge-agent/src/receivers/otlp/index.js';
 
 export const MAX_SPANS = 200_000;
@@ -44,15 +45,13 @@ function traceRequestType(): Type {
   return requestType;
 }
 
-export class TraceDecodeError extends Error {
+export class TraceDecodeError extends CodedError<'BAD_TRACES'> {
   override name = 'TraceDecodeError';
-  readonly code = 'BAD_TRACES';
-  readonly retryable = false;
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(`${field} ${message}`);
+    super('BAD_TRACES', `${field} ${message}`);
   }
 }
 

@@ -25,6 +25,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Clock, ComponentSettings, MetricsConsumer, Receiver } from '../../component.js';
 import type { MetricSample } from '../../pdata.js';
+import { Serial } from '../../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../../shared-schemas/src/runtime/index.js';
 import { checkpointPath, CHECKPOINT_VERSION, loadCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Checkpoint, FileEntry } from './checkpoint.js';
@@ -103,16 +104,6 @@ function utf8Complete(b: Buffer): Buffer {
   const lead = b[i]!;
   const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
   return b.length - i < need ? b.subarray(0, i) : b;
-}
-
-/** Serialises async steps: each runs after the previous one settled. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn, fn);
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
 }
 
 export interface FilelogStatus {
