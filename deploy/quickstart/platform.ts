@@ -51,6 +51,7 @@ const durationArg = positiveDurationArg('3m or 90s');
 
 interface IncidentRow {
   id: string;
+  representativeFingerprint: string;
   title: string;
   status: string;
   severity: string;
@@ -59,6 +60,7 @@ interface IncidentRow {
 }
 
 interface AlertRow {
+  fingerprint: string;
   status: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -189,6 +191,7 @@ async function main(): Promise<number> {
 
   let stopping = false;
   const seen = new Set<string>();
+  const alertsByFingerprint = new Map<string, AlertRow>();
   let sawFaultAlert = false;
   const poll = async () => {
     try {
@@ -199,6 +202,7 @@ async function main(): Promise<number> {
         const key = JSON.stringify(a.labels);
         if (seen.has(key)) continue;
         seen.add(key);
+        alertsByFingerprint.set(a.fingerprint, a);
         say(`!! ALERT ${a.labels.alertname ?? ''} ${a.labels.metric ?? ''} service=${a.labels.service ?? '-'} host=${a.labels.host ?? '-'} since ${a.startsAt}: ${a.annotations.summary ?? ''}`);
         if (timeline.fault && a.labels.service === timeline.fault.root) sawFaultAlert = true;
       }
@@ -208,7 +212,12 @@ async function main(): Promise<number> {
   };
   // Incidents: printed when new and whenever their alerts, services or status change.
   const shown = new Map<string, string>();
+  const listed = new Map<string, Set<string>>();
   let sawFaultIncident = false;
+  const describeAlert = (fp: string): string => {
+    const a = alertsByFingerprint.get(fp);
+    return a ? `${a.labels.alertname ?? ''} ${a.labels.metric ?? ''} service=${a.labels.service ?? '-'} host=${a.labels.host ?? '-'}` : `alert ${fp}`;
+  };
   const pollIncidents = async () => {
     try {
       const res = await fetch(`${api}/api/v1/incidents?limit=50`, { headers: { authorization: `Bearer ${admin.token}` } });
@@ -222,6 +231,13 @@ async function main(): Promise<number> {
         shown.set(inc.id, key);
         say(`== INCIDENT ${inc.id} ${first ? 'opened' : 'updated'} [${inc.severity}, ${inc.status}] ${inc.title}`);
         say(`   ${inc.alertFingerprints.length} alert(s) on services: ${inc.services.join(', ') || '-'}; details: npm run aiops -- incidents show ${inc.id}`);
+        // Its alerts (those not listed under it before), the representative first.
+        const done = listed.get(inc.id) ?? new Set<string>();
+        listed.set(inc.id, done);
+        const fresh = [inc.representativeFingerprint, ...inc.alertFingerprints].filter((fp, i, all) => !done.has(fp) && all.indexOf(fp) === i && inc.alertFingerprints.includes(fp));
+        for (const fp of fresh.slice(0, 40)) say(`     ${fp === inc.representativeFingerprint ? '*' : '-'} ${describeAlert(fp)}`);
+        if (fresh.length > 40) say(`     ... and ${fresh.length - 40} more`);
+        for (const fp of fresh) done.add(fp);
         if (timeline.fault && inc.services.includes(timeline.fault.root)) sawFaultIncident = true;
       }
     } catch {
