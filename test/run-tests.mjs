@@ -30,12 +30,21 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`running ${files.length} test files`);
-const res = spawnSync(
-  process.execPath,
-  // A test that hangs fails after 15 minutes instead of stalling the run, and a file whose
-  // tests are done exits even when something it started keeps a timer or a socket alive (a
-  // failed test that never reached its cleanup did, once, for the whole CI budget).
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=900000', '--test-force-exit', ...files],
-  { cwd: root, stdio: 'inherit' },
-);
+// A test that hangs fails after 15 minutes (--test-timeout). Not --test-force-exit: with
+// concurrency, Node's runner then silently drops the verdicts of a file's last tests, failing
+// ones included, and still exits 0 (nodejs/node#64833; seen here: 1,538 of 1,539 reported).
+// A file kept alive after its tests by a leaked timer or socket is caught by the watchdog
+// instead: the whole run is stopped after AIOPS_TEST_WATCHDOG_MINUTES (default 50) and fails
+// loudly, within CI's budget.
+const watchdogMinutes = Number(process.env.AIOPS_TEST_WATCHDOG_MINUTES ?? 50);
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=900000', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  timeout: watchdogMinutes * 60_000,
+  killSignal: 'SIGKILL',
+});
+if (res.error && res.error.code === 'ETIMEDOUT') {
+  console.error(`\n!!!!! the test run did not finish within ${watchdogMinutes} minutes and was stopped: a test file is hanging (look for the last file that started and never reported). FAILED !!!!!\n`);
+  process.exit(1);
+}
 process.exit(res.status ?? 1);
