@@ -60,6 +60,8 @@ export interface RootCauseJSON {
   rank: number;
   method: string;
   evidence: string[];
+  /** RFC 3339; null = unknown. */
+  onsetAt: string | null;
 }
 
 export interface IncidentJSON {
@@ -302,7 +304,7 @@ export function incidentToJSON(incident: Incident, limits?: Partial<DecodeLimits
     alertFingerprints: [...incident.alertFingerprints],
     services: [...incident.services],
     commonLabels: { ...incident.commonLabels },
-    rootCauses: incident.rootCauses.map((r) => ({ ...r, evidence: [...r.evidence] })),
+    rootCauses: incident.rootCauses.map(({ onsetMs, ...r }) => ({ ...r, evidence: [...r.evidence], onsetAt: onsetMs === 0 ? null : formatTimestamp(onsetMs) })),
   };
 }
 
@@ -316,6 +318,7 @@ function rootCauseFromJSON(value: unknown, field: string, limits: DecodeLimits):
     rank: value['rank'] as number,
     method: value['method'] as string,
     evidence: value['evidence'] === undefined ? [] : (value['evidence'] as string[]),
+    onsetMs: parseOptional(value['onsetAt'], `${field}.onsetAt`),
   };
 }
 

@@ -340,6 +340,7 @@ const rootCause: Converter<RootCause> = {
     if (rank === 0) fail(`${f}.rank`, 'must be >= 1 (got 0)');
     checkString(v['method'], `${f}.method`, l, { nonEmpty: true });
     strings(v['evidence'], `${f}.evidence`, l);
+    checkTimestamp(v['onsetMs'], `${f}.onsetMs`, { optional: true });
     return value as RootCause;
   },
   toProto: (v) => ({ ...v, evidence: v.evidence }),
@@ -351,6 +352,7 @@ const rootCause: Converter<RootCause> = {
     rank: m['rank'] as number,
     method: m['method'] as string,
     evidence: [...protoList(m['evidence'] as string[], `${f}.evidence`, l)],
+    onsetMs: pLong(m, 'onsetMs', `${f}.onsetMs`),
   }),
 };
 

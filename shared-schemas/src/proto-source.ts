@@ -325,6 +325,8 @@ message RootCause {
   string method = 6;
   // Human-readable evidence lines (test statistics, topology paths).
   repeated string evidence = 7;
+  // When the metric that moved started to deviate; 0 = unknown.
+  int64 onset_ms = 8;
 }
 
 // A correlated group of alerts with one representative alert.

@@ -177,6 +177,8 @@ export interface RootCause {
   rank: number;
   method: string;
   evidence: string[];
+  /** When the metric that moved started to deviate, ms; 0 = unknown. */
+  onsetMs: number;
 }
 
 export interface Incident {

@@ -8,6 +8,7 @@ import { detectionConfigSchema } from '../detect/dynamic-xy/config.js';
 import { modelsConfigSchema } from '../detect/serving/config.js';
 import { topologyConfigSchema } from '../topology/config.js';
 import { correlationConfigSchema } from '../correlate/config.js';
+import { rcaConfigSchema } from '../rca/config.js';
 import { inhibitRulesSchema } from '../mute/config.js';
 import { notifyConfigSchema } from '../notify/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
@@ -72,6 +73,8 @@ export const CentralConfigSchema = z
     topology: topologyConfigSchema.prefault({}),
     /** Alert correlation into incidents (time-topology clustering); `npm run correlate --config` reads it too. */
     correlation: correlationConfigSchema.prefault({}),
+    /** Root-cause analysis of incidents; `npm run rca --config` reads it too. */
+    rca: rcaConfigSchema.prefault({}),
     /** Alertmanager-style inhibition: while a source alert fires, matching target alerts with equal labels are muted. */
     inhibit_rules: inhibitRulesSchema,
     /** Where new and changed incidents are sent (webhooks). */

@@ -120,6 +120,11 @@ export class EntityGraph {
     return new EntityGraph(ents, es);
   }
 
+  /** The entities entity i depends on (what it calls, the host it runs on). */
+  dependencies(i: number): readonly number[] {
+    return this.out[i] ?? [];
+  }
+
   get size(): number {
     return this.entities.length;
   }

@@ -11,7 +11,7 @@
 // The topology comes from the TopologyStore and is re-read every `topology_refresh`.
 // Batches are handled one at a time (the engine is not re-entrant); a store failure is
 // counted, logged and rejects the call so the sender can retry.
-import type { Alert, Incident, Labels, Severity } from '../../../shared-schemas/src/index.js';
+import type { Alert, Incident, Labels, RootCause, Severity } from '../../../shared-schemas/src/index.js';
 import { Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Component } from '../component.js';
@@ -144,6 +144,26 @@ export class CorrelationStage implements AlertConsumer, Component {
       const events = [{ atMs: now, type: to, fingerprint: '', related: '', actor, text: `${to} by ${actor}${comment ? `: ${comment}` : ''}` }];
       await this.deps.incidents.put(doc);
       await this.deps.incidents.appendTimeline(tenant, id, events);
+      await this.notify([{ kind: 'changed', incident: doc, events }]);
+      return doc;
+    });
+  }
+
+  /**
+   * Root causes found for an incident (the RCA stage): stored on its document and timeline in
+   * this stage's order, so that neither this write nor the alert path's overwrites the other.
+   * Undefined when there is no such incident.
+   */
+  attachRootCauses(tenant: string, id: string, causes: readonly RootCause[], text: string, actor = 'rca'): Promise<Incident | undefined> {
+    return this.serial.run(async () => {
+      const inc = await this.deps.incidents.get(tenant, id);
+      if (!inc) return undefined;
+      const now = this.settings.clock.now();
+      const doc: Incident = { ...inc, rootCauses: causes.map((c) => ({ ...c, evidence: [...c.evidence] })), updatedAtMs: Math.max(now, inc.updatedAtMs) };
+      const events = [{ atMs: Math.max(now, inc.openedAtMs), type: 'root_cause', fingerprint: '', related: '', actor, text }];
+      await this.deps.incidents.put(doc);
+      await this.deps.incidents.appendTimeline(tenant, id, events);
+      this.m.events.inc(1, { type: 'root_cause' });
       await this.notify([{ kind: 'changed', incident: doc, events }]);
       return doc;
     });

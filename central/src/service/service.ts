@@ -32,6 +32,7 @@ import type { TopologyStore } from '../topology/index.js';
 import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
 import { CorrelationStage } from '../correlate/index.js';
+import { RcaStage } from '../rca/index.js';
 import { MuteStage } from '../mute/index.js';
 import { WebhookNotifier } from '../notify/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
@@ -60,7 +61,7 @@ export interface CentralRuntime {
 
 const NOT_YET: Partial<Record<CentralRole, string>> = {
   correlate: 'correlation runs inside the processes that take alerts in (all, ingest, detect, api) until alerts travel on the bus',
-  rca: 'root-cause analysis arrives with issue #9',
+  rca: 'root-cause analysis runs inside the processes that correlate (all, ingest, detect, api) until alerts travel on the bus',
   act: 'remediation arrives with a later issue',
 };
 
@@ -82,6 +83,8 @@ export class CentralService {
   readonly mute: MuteStage;
   /** Alerts into incidents (time-topology correlation), after the alert store. */
   readonly correlation: CorrelationStage;
+  /** Root causes of new and grown incidents, after correlation. */
+  readonly rca: RcaStage;
   /** The service topology (embedded graph or Neo4j, topology.store). */
   readonly topology: TopologyStore;
   /** Whether a role here uses the topology (api, ingest): only then is the store started. */
@@ -167,6 +170,9 @@ export class CentralService {
       });
       this.correlation = new CorrelationStage(settings('alerts/correlation'), config.correlation, { alerts: s.alerts, incidents: s.incidents, topology: this.topology, next: notifiers }, [config.tenant]);
       this.add('alerts/correlation', this.correlation);
+      this.rca = new RcaStage(settings('incidents/rca'), config.rca, { metrics: s.metrics, topology: this.topology, incidents: s.incidents, sink: this.correlation });
+      this.add('incidents/rca', this.rca);
+      this.correlation.addNext(this.rca);
       this.mute = new MuteStage(settings('alerts/mute'), config.inhibit_rules, { silences: s.silences, next: this.correlation });
       this.add('alerts/mute', this.mute);
       alertSink.addDownstream(this.mute);

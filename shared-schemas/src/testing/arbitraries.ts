@@ -152,6 +152,7 @@ export const rootCause: fc.Arbitrary<RootCause> = fc.record({
   rank: fc.integer({ min: 1, max: 0xffff_ffff }),
   method: anyText().filter((s) => s.length > 0),
   evidence: fc.array(anyText(), { maxLength: 3 }),
+  onsetMs: fc.oneof(fc.constant(0), timestampMs),
 });
 
 export const incident: fc.Arbitrary<Incident> = fc

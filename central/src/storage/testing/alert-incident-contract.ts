@@ -158,7 +158,7 @@ function incident(over: Partial<Incident> = {}): Incident {
     alertFingerprints: ['0123456789abcdef', 'fedcba9876543210'],
     services: ['checkout', 'payments'],
     commonLabels: { service: 'checkout', 'ü': 'ß' },
-    rootCauses: [{ service: 'payments', component: 'db', metric: 'latency', probability: 0.8, rank: 1, method: 'granger+bayes', evidence: ['lag 2'] }],
+    rootCauses: [{ service: 'payments', component: 'db', metric: 'latency', probability: 0.8, rank: 1, method: 'granger+bayes', evidence: ['lag 2'], onsetMs: 1_700_000_000_000 }],
     ...over,
   };
 }
@@ -208,7 +208,7 @@ export function runIncidentStoreContract(name: string, make: SubjectFactory<Inci
       await assert.rejects(s.put(incident({ id: '' })), isStorageError('INVALID_ARGUMENT', /id/));
       await assert.rejects(s.put(incident({ updatedAtMs: T0 - 1 })), isStorageError('INVALID_ARGUMENT', /updatedAtMs/));
       await assert.rejects(s.put(incident({ severity: 'huge' as never })), isStorageError('INVALID_ARGUMENT', /severity/));
-      await assert.rejects(s.put(incident({ rootCauses: [{ service: 's', component: '', metric: '', probability: 2, rank: 1, method: 'm', evidence: [] }] })), isStorageError('INVALID_ARGUMENT', /probability/));
+      await assert.rejects(s.put(incident({ rootCauses: [{ service: 's', component: '', metric: '', probability: 2, rank: 1, method: 'm', evidence: [], onsetMs: 0 }] })), isStorageError('INVALID_ARGUMENT', /probability/));
       assert.deepEqual(await s.list('t1', {}), []);
       await close();
     });
