@@ -49,6 +49,8 @@ const { values: args } = parseArgs({
     'speed-cases': { type: 'string', default: '10' },
     'write-results': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'show-misses': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -66,6 +68,8 @@ type, two presets, detection exact and 60 s late) and on PetShop; prints the tab
   --speed-cases <n>      cases of the 60-service speed run (default 10)
   --write-results        put the tables in bench/RESULTS.md
   --keep                 keep the generated cases (their folder is printed)
+  --only <fault_type>    simulate only this fault type (tuning)
+  --show-misses          print ours' top 3 where it did not rank the root first (tuning)
 `);
   process.exit(0);
 }
@@ -108,6 +112,7 @@ async function simulate(root: string): Promise<SimCase[]> {
   for (const preset of presets) {
     for (const type of FAULTS) {
       const seed = seed0 + k++;
+      if (args.only !== undefined && args.only !== type) continue;
       const slotMin = 90;
       const targets = pickTargets(preset, type, seed, perType);
       const rng = new Rng(seed).fork('severity');
@@ -161,6 +166,12 @@ function evaluate(cases: SimCase[], lateMs: number): Record<RcaMethod, MethodRun
       const t0 = performance.now();
       const r = rankCauses(method, rc, cfg);
       times.push(performance.now() - t0);
+      if (args['show-misses'] && method === 'ours' && r.causes[0]?.entity !== c.root) {
+        say(`miss (${lateMs / 1000} s late): ${c.dir} root ${c.root}`);
+        for (const x of r.causes.slice(0, 3)) say(`   ${x.entity} ${x.metric} ${x.score.toFixed(1)} | ${x.evidence.join(' | ')}`);
+        const rootAt = r.causes.findIndex((x) => x.entity === c.root);
+        if (rootAt >= 3) say(`   #${rootAt + 1} ${c.root} ${r.causes[rootAt]!.metric} ${r.causes[rootAt]!.score.toFixed(1)} | ${r.causes[rootAt]!.evidence.join(' | ')}`);
+      }
       scored.push({ id: `${c.dir}`, ranking: r.metrics.map((m) => `${m.entity}_${m.metric}`), root: { service: c.root, metric: c.rootMetric }, faultType: c.type });
     });
     out[method] = { score: scoreRca(scored, { services: [...cases[0]!.names] }), medianMs: median(times) };

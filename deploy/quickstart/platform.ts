@@ -6,10 +6,12 @@
 //      with a one-time token the way an operator enrolls a host;
 //   3. a simulated fleet (simulators/fleet): Online Boutique's hosts as real agent pipelines,
 //      with 20 minutes of backfilled history and a CPU hog injected --fault-after (3 min) in.
-// It prints the URLs and a one-time admin key, then the alerts and the incidents they are
-// correlated into as they appear. Ctrl-C stops everything cleanly. With --exit-after-alert (CI
-// sets it) it exits 0 once an alert about the fault's service and an incident naming that
-// service are readable through the REST API, or 1 after --timeout.
+// It prints the URLs and a one-time admin key, then the alerts, the incidents they are
+// correlated into and each incident's ranked root causes as they appear. Ctrl-C stops everything
+// cleanly. With --exit-after-alert (CI sets it) it exits 0 once an alert about the fault's
+// service, an incident naming that service and a top root cause naming it are readable through
+// the REST API; 1 when the root cause does not name it a minute after the incident appeared, or
+// after --timeout.
 //
 // State lives in .aiops/quickstart/ (git-ignored) and is started fresh every run.
 import { spawn } from 'node:child_process';
@@ -49,6 +51,9 @@ async function freePort(preferred: number): Promise<number> {
 
 const durationArg = positiveDurationArg('3m or 90s');
 
+/** The root cause must name the injected service this soon after its incident is first seen (issue #9). */
+const ROOT_CAUSE_WAIT_MS = 60_000;
+
 interface IncidentRow {
   id: string;
   representativeFingerprint: string;
@@ -57,6 +62,7 @@ interface IncidentRow {
   severity: string;
   services: string[];
   alertFingerprints: string[];
+  rootCauses: Array<{ service: string; metric: string; probability: number; rank: number; method: string; evidence: string[]; onsetAt: string | null }>;
 }
 
 interface AlertRow {
@@ -72,7 +78,7 @@ async function main(): Promise<number> {
     .name('npm start')
     .description('Runs the AIOps platform on this machine: central, a real agent for this host and a simulated fleet with an injected fault.')
     .option('--fault-after <duration>', 'when the simulated fault starts', durationArg, 3 * 60_000)
-    .option('--exit-after-alert', 'exit 0 once an alert and an incident about the fault are readable through the API (default under CI=true)', process.env.CI === 'true')
+    .option('--exit-after-alert', 'exit 0 once an alert, an incident and a root cause naming the fault\'s service are readable through the API (default under CI=true)', process.env.CI === 'true')
     .option('--timeout <duration>', 'with --exit-after-alert: give up (exit 1) after this long', durationArg, 12 * 60_000)
     .option('--no-agent', 'do not start the real agent for this host')
     .option('--log-level <level>', "central's log level", 'warn')
@@ -214,6 +220,9 @@ async function main(): Promise<number> {
   const shown = new Map<string, string>();
   const listed = new Map<string, Set<string>>();
   let sawFaultIncident = false;
+  /** When the fault's incident was first seen, and when its top root cause named the fault's service (ms). */
+  let faultIncidentAt = 0;
+  let faultRootCauseAt = 0;
   const describeAlert = (fp: string): string => {
     const a = alertsByFingerprint.get(fp);
     return a ? `${a.labels.alertname ?? ''} ${a.labels.metric ?? ''} service=${a.labels.service ?? '-'} host=${a.labels.host ?? '-'}` : `alert ${fp}`;
@@ -225,7 +234,8 @@ async function main(): Promise<number> {
       const { incidents } = (await res.json()) as { incidents: IncidentRow[] };
       for (const inc of incidents.reverse()) {
         if (inc.alertFingerprints.length === 0) continue;
-        const key = `${inc.status}|${inc.alertFingerprints.length}|${inc.services.join(',')}`;
+        const top = inc.rootCauses[0];
+        const key = `${inc.status}|${inc.alertFingerprints.length}|${inc.services.join(',')}|${top ? `${top.service}/${top.metric}` : ''}`;
         if (shown.get(inc.id) === key) continue;
         const first = !shown.has(inc.id);
         shown.set(inc.id, key);
@@ -238,7 +248,19 @@ async function main(): Promise<number> {
         for (const fp of fresh.slice(0, 40)) say(`     ${fp === inc.representativeFingerprint ? '*' : '-'} ${describeAlert(fp)}`);
         if (fresh.length > 40) say(`     ... and ${fresh.length - 40} more`);
         for (const fp of fresh) done.add(fp);
-        if (timeline.fault && inc.services.includes(timeline.fault.root)) sawFaultIncident = true;
+        if (inc.rootCauses.length > 0) {
+          say(`   root causes (npm run aiops -- incidents show ${inc.id} for the evidence):`);
+          for (const c of inc.rootCauses.slice(0, 3)) say(`     ${c.rank}. ${c.service} ${c.metric} p=${c.probability.toFixed(2)} (${c.method})${c.onsetAt ? ` from ${c.onsetAt.replace(/\.\d{3}Z$/, 'Z')}` : ''}`);
+          for (const e of top!.evidence.slice(0, 4)) say(`        - ${e}`);
+        }
+        if (timeline.fault && inc.services.includes(timeline.fault.root)) {
+          sawFaultIncident = true;
+          if (faultIncidentAt === 0) faultIncidentAt = Date.now();
+          if (faultRootCauseAt === 0 && top?.service === timeline.fault.root) {
+            faultRootCauseAt = Date.now();
+            say(`   -> the top root cause names ${timeline.fault.root}, the injected fault's service, ${Math.round((faultRootCauseAt - faultIncidentAt) / 1000)} s after the incident was first seen`);
+          }
+        }
       }
     } catch {
       // central is stopping, or busy: the next poll tries again
@@ -274,13 +296,17 @@ async function main(): Promise<number> {
     if (o.exitAfterAlert) {
       const started = Date.now();
       const check = setInterval(() => {
-        if (sawFaultAlert && sawFaultIncident) {
+        if (sawFaultAlert && sawFaultIncident && faultRootCauseAt > 0) {
           clearInterval(check);
-          say(`\nan alert and an incident about ${timeline.fault?.root} are readable through the API ${Math.round((Date.now() - (faultAt?.getTime() ?? started)) / 1000)} s after the fault began`);
+          say(`\nan alert, an incident and its root cause about ${timeline.fault?.root} are readable through the API ${Math.round((Date.now() - (faultAt?.getTime() ?? started)) / 1000)} s after the fault began`);
           void stop('--exit-after-alert').then(() => resolveExit(0));
+        } else if (faultIncidentAt > 0 && faultRootCauseAt === 0 && Date.now() - faultIncidentAt > ROOT_CAUSE_WAIT_MS) {
+          clearInterval(check);
+          warn(`!! the incident about ${timeline.fault?.root} has no root cause naming it ${Math.round(ROOT_CAUSE_WAIT_MS / 1000)} s after it opened: the quickstart FAILED`);
+          void stop('timeout').then(() => resolveExit(1));
         } else if (Date.now() - started > o.timeout) {
           clearInterval(check);
-          warn(`!! no ${sawFaultAlert ? 'incident' : 'alert'} about ${timeline.fault?.root} within ${Math.round(o.timeout / 1000)} s: the quickstart FAILED`);
+          warn(`!! no ${sawFaultAlert ? (sawFaultIncident ? 'root cause' : 'incident') : 'alert'} about ${timeline.fault?.root} within ${Math.round(o.timeout / 1000)} s: the quickstart FAILED`);
           void stop('timeout').then(() => resolveExit(1));
         }
       }, 1000);

@@ -15,17 +15,24 @@ export interface IncidentActions {
   resolveIncident(tenant: string, id: string, actor: string, comment?: string): Promise<Incident | undefined>;
 }
 
+export interface IncidentAnalysis {
+  /** Analyses the incident now and stores its root causes (the RCA stage). */
+  analyseNow(tenant: string, id: string): Promise<{ incident: Incident | undefined; run: { series: number; entities: number } | undefined }>;
+}
+
 export interface IncidentRoutesDeps {
   incidents: IncidentStore;
   alerts: AlertStore;
   /** The correlation stage (acknowledge, resolve); without it those routes answer 503. */
   actions?: IncidentActions;
+  /** The RCA stage (analyze on demand); without it that route answers 503. */
+  analysis?: IncidentAnalysis;
 }
 
 const TimelineOut = z.object({ at: z.string(), type: z.string(), fingerprint: z.string(), related: z.string(), actor: z.string(), text: z.string() });
 const ActionBody = z.object({ comment: z.string().max(1024).optional() }).strict().optional();
 
-const RootCauseOut = z.object({ service: z.string(), component: z.string(), metric: z.string(), probability: z.number(), rank: z.number(), method: z.string(), evidence: z.array(z.string()) });
+const RootCauseOut = z.object({ service: z.string(), component: z.string(), metric: z.string(), probability: z.number(), rank: z.number(), method: z.string(), evidence: z.array(z.string()), onsetAt: z.string().nullable() });
 const IncidentOut = z.object({
   id: z.string(),
   tenant: z.string(),
@@ -135,4 +142,30 @@ export function registerIncidentRoutes(gateway: Gateway, deps: IncidentRoutesDep
       },
     });
   }
+
+  gateway.route({
+    method: 'POST',
+    path: '/api/v1/incidents/{id}/analyze',
+    scope: 'write',
+    summary: 'Rank the incident\'s root causes now (root-cause analysis on demand) and store them on it',
+    tags: ['incidents'],
+    params: z.object({ id: z.string().min(1).max(128) }),
+    audit: { action: 'incident.analyze', target: (ctx) => ctx.params.id },
+    responses: {
+      200: { description: 'The incident with its root causes; "analysed" says how much data the analysis read (null: no metrics to rank)', body: IncidentOut.extend({ analysed: z.object({ series: z.number(), entities: z.number() }).nullable() }) },
+      404: ERR[404],
+      503: ERR[503],
+    },
+    handler: async (ctx) => {
+      const tenant = tenantOf(ctx.principal);
+      if (!deps.analysis) throw new ApiError(503, 'unavailable', 'root-cause analysis does not run in this process (rca.enabled false, or a role without correlation)');
+      try {
+        const { incident, run } = await deps.analysis.analyseNow(tenant, ctx.params.id);
+        if (incident === undefined) throw new ApiError(404, 'not_found', `no incident ${JSON.stringify(ctx.params.id)} in tenant ${tenant}`);
+        return { status: 200, body: { ...incidentToJSON(incident), analysed: run ? { series: run.series, entities: run.entities } : null } };
+      } catch (err) {
+        return storageToApi(err);
+      }
+    },
+  });
 }

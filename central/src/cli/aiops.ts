@@ -4,7 +4,7 @@
 //   aiops agents enroll [--ttl 1h]                      (REST, admin key: prints a one-time token)
 //   aiops agents list | aiops agents revoke <id>
 //   aiops alerts list [--status firing] [--label k=v]   (REST, read key)
-//   aiops incidents list|show <id>|ack <id>|resolve <id> (REST, read key; write key to ack and resolve)
+//   aiops incidents list|show <id>|ack <id>|resolve <id>|analyze <id> (REST, read key; write key to ack, resolve and analyze)
 // Keys are managed on the database directly: the first admin key cannot come from an API that
 // needs one, and whoever can read central's data folder owns the installation anyway. Every
 // other command goes through the REST API with a key (--key or AIOPS_API_KEY), so agent
@@ -255,11 +255,26 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
           ).trimEnd(),
         ];
         if ((r.rootCauses as any[]).length > 0) {
-          lines.push('', 'root causes:');
-          for (const c of r.rootCauses as any[]) lines.push(`  ${c.rank}. ${c.service} ${c.metric} p=${Number(c.probability).toFixed(2)} (${c.method})`);
-        }
+          lines.push('', 'root causes (most likely first):');
+          for (const c of r.rootCauses as any[]) {
+            lines.push(`  ${c.rank}. ${c.service}${c.component ? ` (${c.component})` : ''} ${c.metric}  p=${Number(c.probability).toFixed(2)}  ${c.method}${c.onsetAt ? `  onset ${String(c.onsetAt).replace(/\.\d{3}Z$/, 'Z')}` : ''}`);
+            for (const e of (c.evidence as string[]).slice(0, c.rank === 1 ? 8 : 3)) lines.push(`       - ${e}`);
+          }
+        } else lines.push('', 'root causes: none yet (npm run aiops -- incidents analyze <id> ranks them now)');
         lines.push('', 'timeline:');
         for (const e of r.timeline as any[]) lines.push(`  ${e.at.replace(/\.\d{3}Z$/, 'Z')}  ${e.type.padEnd(22)} ${e.text}${e.actor !== 'correlation' ? `  [${e.actor}]` : ''}`);
+        return `${lines.join('\n')}\n`;
+      });
+    });
+  incidents
+    .command('analyze <id>')
+    .description('rank the incident\'s root causes now (write key) and print them')
+    .action(async (id: string) => {
+      const r = await api('POST', `api/v1/incidents/${encodeURIComponent(id)}/analyze`, {});
+      print(r, () => {
+        if (r.analysed === null) return `${r.id}: no metrics of its services in the analysis window to rank\n`;
+        const lines = [`${r.id}: ${r.analysed.series} series of ${r.analysed.entities} entities analysed`];
+        for (const c of r.rootCauses as any[]) lines.push(`  ${c.rank}. ${c.service} ${c.metric}  p=${Number(c.probability).toFixed(2)}  ${c.method}`);
         return `${lines.join('\n')}\n`;
       });
     });

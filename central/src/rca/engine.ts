@@ -272,8 +272,9 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     let best: Explanation | null = null;
     for (const q of cands.get(p) ?? []) {
       const g = significant.has(key(q, p));
-      // A much weaker deviation explains a strong one only when it is itself unmistakable.
-      const magnitude = q.dark || q.score >= 10 * cfg.min_score ? 1 : Math.min(1, q.score / (0.3 * p.score));
+      // A much weaker deviation explains a strong one only when it is itself unmistakable (or is
+      // the entity's own resource: different units, no attenuation to compare).
+      const magnitude = q.dark || q.entity === p.entity || q.score >= 10 * cfg.min_score ? 1 : Math.min(1, q.score / (0.3 * p.score));
       const strength = (g ? 1 : 0.8) * magnitude;
       if (!best || strength > best.strength) best = { by: q, strength, granger: pValue.get(key(q, p)) ?? null };
     }
@@ -314,7 +315,8 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     scored.push({ entity, primary, score, prior: 1, priorWhy: [] });
   }
 
-  // Priors: topology (how many anomalous entities depend on it, transitively) and changes.
+  // Priors: topology (how many deviating entities depend on it, or are explained by it,
+  // transitively) and changes.
   const anomalousEntities = [...byEntity.keys()];
   const reach = (start: string): Set<string> => {
     const seen = new Set<string>([start]);
@@ -325,6 +327,23 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
         seen.add(m);
         if (!topo.hosts.has(m)) stack.push(m);
       }
+    }
+    return seen;
+  };
+  // What each entity's deviation explains, transitively (load downstream, latency upstream).
+  const explains = new Map<string, Set<string>>();
+  for (const [p, e] of explanations) {
+    if (!e || e.by.entity === p.entity || e.strength < 0.5) continue;
+    const l = explains.get(e.by.entity);
+    if (l) l.add(p.entity);
+    else explains.set(e.by.entity, new Set([p.entity]));
+  }
+  const explainedReach = (start: string): Set<string> => {
+    const seen = new Set<string>([start]);
+    const stack = [start];
+    while (stack.length > 0) for (const m of explains.get(stack.pop()!) ?? []) if (!seen.has(m)) {
+      seen.add(m);
+      stack.push(m);
     }
     return seen;
   };
@@ -361,11 +380,17 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     }
     if (anomalousEntities.length > 1 && byEntity.has(s.entity)) {
       const r = reach(s.entity);
+      const x = explainedReach(s.entity);
       let k = 0;
-      for (const e of anomalousEntities) if (e !== s.entity && r.has(e)) k++;
-      if (k > 0) {
-        s.prior *= 1 + k / anomalousEntities.length;
-        s.priorWhy.push(`${k} of the ${anomalousEntities.length - 1} other deviating entities depend on it`);
+      let kx = 0;
+      for (const e of anomalousEntities) {
+        if (e === s.entity) continue;
+        if (r.has(e)) k++;
+        if (x.has(e)) kx++;
+      }
+      if (k > 0 || kx > 0) {
+        s.prior *= 1 + Math.max(k, kx) / anomalousEntities.length;
+        s.priorWhy.push(kx >= k ? `its deviation explains, directly or through others, ${kx} of the ${anomalousEntities.length - 1} other deviating entities` : `${k} of the ${anomalousEntities.length - 1} other deviating entities depend on it`);
       }
     }
     const onset = timeOf(onsetOf(s.primary));

@@ -234,7 +234,7 @@ export class CentralService {
       }
       if (has('api')) {
         if (!has('ingest')) registerAlertRoutes(this.gateway, { alerts: s.alerts, ingest: alertSink });
-        registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts, actions: this.correlation });
+        registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts, actions: this.correlation, ...(config.rca.enabled ? { analysis: this.rca } : {}) });
         const mute = this.mute;
         registerSilenceRoutes(this.gateway, { silences: s.silences, changed: (t) => mute.silencesChanged(t) });
         const server = this.modelServer;
