@@ -9,6 +9,7 @@ import { modelsConfigSchema } from '../detect/serving/config.js';
 import { topologyConfigSchema } from '../topology/config.js';
 import { correlationConfigSchema } from '../correlate/config.js';
 import { rcaConfigSchema } from '../rca/config.js';
+import { predictConfigSchema } from '../predict/config.js';
 import { inhibitRulesSchema } from '../mute/config.js';
 import { notifyConfigSchema } from '../notify/config.js';
 import { grpcIngestConfigSchema } from '../receivers/grpc/config.js';
@@ -75,6 +76,8 @@ export const CentralConfigSchema = z
     correlation: correlationConfigSchema.prefault({}),
     /** Root-cause analysis of incidents; `npm run rca --config` reads it too. */
     rca: rcaConfigSchema.prefault({}),
+    /** Forecasts of resources running out (disk, memory, pools, queues) raised as predictive alerts. */
+    predict: predictConfigSchema.prefault({}),
     /** Alertmanager-style inhibition: while a source alert fires, matching target alerts with equal labels are muted. */
     inhibit_rules: inhibitRulesSchema,
     /** Where new and changed incidents are sent (webhooks). */

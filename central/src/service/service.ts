@@ -33,6 +33,7 @@ import { artifactStoreFor, ModelServer } from '../detect/serving/index.js';
 import { ChainConfirmer } from '../detect/chain/index.js';
 import { CorrelationStage } from '../correlate/index.js';
 import { RcaStage } from '../rca/index.js';
+import { PredictStage } from '../predict/index.js';
 import { MuteStage } from '../mute/index.js';
 import { WebhookNotifier } from '../notify/index.js';
 import type { CentralSettings, Component, FrameConsumer } from '../component.js';
@@ -85,6 +86,8 @@ export class CentralService {
   readonly correlation: CorrelationStage;
   /** Root causes of new and grown incidents, after correlation. */
   readonly rca: RcaStage;
+  /** Forecasts of resources running out, as predictive alerts (processes with the detect role). */
+  readonly predict: PredictStage | undefined;
   /** The service topology (embedded graph or Neo4j, topology.store). */
   readonly topology: TopologyStore;
   /** Whether a role here uses the topology (api, ingest): only then is the store started. */
@@ -176,6 +179,11 @@ export class CentralService {
       this.mute = new MuteStage(settings('alerts/mute'), config.inhibit_rules, { silences: s.silences, next: this.correlation });
       this.add('alerts/mute', this.mute);
       alertSink.addDownstream(this.mute);
+      // Predictive alerts enter the chain at the alert store, like the detector's.
+      if (has('detect') && config.predict.enabled) {
+        this.predict = new PredictStage(settings('alerts/predict'), config.predict, { metrics: s.metrics, next: alertSink, tenant: config.tenant });
+        this.add('alerts/predict', this.predict);
+      }
       this.models = new ModelRegistry(artifactStoreFor(config.models.registry, config.data_dir), () => rt.clock.now());
       this.modelServer = has('detect') && config.models.enabled ? new ModelServer(settings('detect/models'), config.models, this.models) : undefined;
       if (this.modelServer) this.add('detect/models', this.modelServer);
