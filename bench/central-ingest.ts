@@ -30,6 +30,7 @@
 //    keeping the hand-written analysis between the section's analysis markers).
 //
 //   npx tsx bench/central-ingest.ts --help
+import { replaceResultsSection } from './lib/results.js';
 import { fork, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -1234,25 +1235,7 @@ function renderSection(r: Result, table: string): string {
 
 /** Replaces the section (from its title to the next "## " or the end), keeping its analysis block; appends when absent. */
 function writeResults(path: string, section: string): void {
-  const text = readFileSync(path, 'utf8');
-  const start = text.indexOf(SECTION_TITLE + '\n');
-  if (start < 0) {
-    writeFileSync(path, text.replace(/\n*$/, '\n\n') + section);
-    return;
-  }
-  const nextRel = text.slice(start + SECTION_TITLE.length).search(/\n## /);
-  const end = nextRel < 0 ? text.length : start + SECTION_TITLE.length + nextRel + 1;
-  const old = text.slice(start, end);
-  let out = section;
-  const a = old.indexOf(ANALYSIS_BEGIN);
-  const b = old.indexOf(ANALYSIS_END);
-  if (a >= 0 && b > a) {
-    const kept = old.slice(a, b + ANALYSIS_END.length);
-    const na = out.indexOf(ANALYSIS_BEGIN);
-    const nb = out.indexOf(ANALYSIS_END);
-    out = out.slice(0, na) + kept + out.slice(nb + ANALYSIS_END.length);
-  }
-  writeFileSync(path, text.slice(0, start) + out.replace(/\n*$/, '\n') + (end < text.length ? '\n' + text.slice(end) : ''));
+  replaceResultsSection(path, SECTION_TITLE, section, { begin: ANALYSIS_BEGIN, end: ANALYSIS_END });
 }
 
 if (args.role === 'agents') await agentsChildMain();

@@ -70,10 +70,15 @@ describe('predictive alerts in central (the disk-fill scenario)', () => {
     const predicted = Date.parse(a.annotations['predicted_full_at']!) - Date.now();
     assert.ok(predicted > 0, 'predicted in the future');
     assert.ok(Math.abs(predicted - fullInMs) < 0.35 * fullInMs, `predicted ${Math.round(predicted / 60_000)} min, the disk fills in ${Math.round(fullInMs / 60_000)} min`);
+    // It opens an incident, and root-cause analysis of that host-only incident names the filling disk.
+    type Inc = { title: string; rootCauses: Array<{ service: string; metric: string }> };
+    let inc: Inc | undefined;
     await until(async () => {
       const r = await fetch(`${c.api}/api/v1/incidents?status=open`, { headers: { authorization: `Bearer ${reader}` } });
-      const incidents = ((await r.json()) as { incidents: Array<{ title: string; alertFingerprints: string[] }> }).incidents;
-      return incidents.some((i) => /PredictedDiskFull/.test(i.title));
-    }, 'an incident opened by the predictive alert', 30_000, 200);
+      inc = ((await r.json()) as { incidents: Inc[] }).incidents.find((i) => /PredictedDiskFull/.test(i.title));
+      return inc !== undefined && inc.rootCauses.length > 0;
+    }, 'an incident opened by the predictive alert, with its root cause', 30_000, 200);
+    assert.equal(inc!.rootCauses[0]!.service, 'node-2');
+    assert.equal(inc!.rootCauses[0]!.metric, 'sim_host_disk_ratio');
   });
 });

@@ -244,7 +244,9 @@ export class RcaStage implements IncidentConsumer, Component {
     const cfg = this.config;
     const detectedAtMs = inc.openedAtMs;
     let topology: RcaTopology | undefined;
-    const focus = inc.services.length > 0 ? inc.services : [];
+    // Where the trouble shows: its services, or for a host-only incident (a disk filling) its host.
+    const host = inc.commonLabels['host'];
+    const focus = inc.services.length > 0 ? inc.services : host ? [host] : [];
     let entities = new Set<string>(focus);
     if (this.deps.topology) {
       try {
@@ -265,7 +267,7 @@ export class RcaStage implements IncidentConsumer, Component {
     const hosts = new Set<string>();
     const services: string[] = [];
     for (const e of entities) {
-      if (topology?.hosts.has(e)) hosts.add(e);
+      if (topology?.hosts.has(e) || (inc.services.length === 0 && e === host)) hosts.add(e);
       else services.push(e);
     }
     for (const s of services) for (const d of topology?.dependsOn.get(s) ?? []) if (topology?.hosts.has(d)) hosts.add(d);
