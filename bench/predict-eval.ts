@@ -182,7 +182,8 @@ async function main(): Promise<void> {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-  const lines = [SECTION, '', `Command: \`npm run bench:predict -- --write-results\` (${args.runs} fault runs per preset, ${args.days} fault-free days per preset, seeds from ${args.seed}, 60-second steps, default \`predict:\` config). Run ${new Date().toISOString().slice(0, 10)}, ${Math.round((performance.now() - began) / 1000)} s.`, ''];
+  const given = process.argv.slice(2).filter((a) => a !== '--write-results').join(' ');
+  const lines = [SECTION, '', `Command: \`npm run bench:predict -- ${given ? `${given} ` : ''}--write-results\` (${args.runs} fault runs per preset, ${args.days} fault-free days per preset, seeds from ${args.seed}, 60-second steps, default \`predict:\` config). Run ${new Date().toISOString().slice(0, 10)}, ${Math.round((performance.now() - began) / 1000)} s.`, ''];
   lines.push('| fault | faults | warned before full | median lead before full | min lead | median lead before first user-visible effect |', '|---|---|---|---|---|---|');
   for (const type of ['disk_fill', 'memory_leak']) {
     const rs = rows.filter((x) => x.type === type);

@@ -24,7 +24,7 @@ export const webhookConfigSchema = z
     bearer_token_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
     /** Also notify when an incident resolves. */
     send_resolved: z.boolean().default(true),
-    /** Which changes notify: every change, or only opened/resolved/merged/acknowledged/representative ones. */
+    /** Which changes notify: every change, or only opened/resolved/merged/acknowledged/representative/root-cause ones. */
     changes: z.enum(['all', 'significant']).default('significant'),
     timeout: duration({ min: 100, max: 120_000 }).default(10_000),
     max_retries: z.number().int().min(0).max(20).default(5),

@@ -14,7 +14,7 @@ import type { IncidentChange, IncidentConsumer } from '../correlate/index.js';
 import type { WebhookConfig } from './config.js';
 
 export const WEBHOOK_VERSION = '1';
-const SIGNIFICANT = new Set(['opened', 'merged', 'merged_into', 'representative_changed', 'resolved', 'acknowledged']);
+const SIGNIFICANT = new Set(['opened', 'merged', 'merged_into', 'representative_changed', 'resolved', 'acknowledged', 'root_cause']);
 
 /** The URL for logs: scheme, host and path only. */
 export function safeUrl(url: string): string {

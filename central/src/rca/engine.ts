@@ -50,6 +50,7 @@ export interface SeriesProfile {
   /** Last finite visible value. */
   readonly last: number;
   readonly max: number;
+  readonly min: number;
 }
 
 interface Explanation {
@@ -103,6 +104,7 @@ export function profileSeries(c: RcaCase, cfg: RcaConfig): { profiles: SeriesPro
     scale = Math.max(scale, 1e-3 * Math.abs(median), 1e-9);
     let last = NaN;
     let max = Number.NEGATIVE_INFINITY;
+    let min = Number.POSITIVE_INFINITY;
     let seenAfter = false;
     for (let i = 0; i < n; i++) {
       const v = values[baseEnd + i]!;
@@ -110,6 +112,7 @@ export function profileSeries(c: RcaCase, cfg: RcaConfig): { profiles: SeriesPro
         z[i] = soften((v - median) / scale);
         last = v;
         if (v > max) max = v;
+        if (v < min) min = v;
         if (baseEnd + i >= r.split) seenAfter = true;
       } else z[i] = NaN;
     }
@@ -155,7 +158,7 @@ export function profileSeries(c: RcaCase, cfg: RcaConfig): { profiles: SeriesPro
     }
     // Already deviating where the onset search begins: a standing condition, not this incident's start.
     const standing = !dark && onset === baseEnd && baseEnd < r.split;
-    profiles.push({ index, entity: s.entity, metric: s.metric, cls: metricClass(s.metric), median, scale, score, sign, onset, peak, dark, standing, last, max: max === Number.NEGATIVE_INFINITY ? NaN : max });
+    profiles.push({ index, entity: s.entity, metric: s.metric, cls: metricClass(s.metric), median, scale, score, sign, onset, peak, dark, standing, last, max: max === Number.NEGATIVE_INFINITY ? NaN : max, min: min === Number.POSITIVE_INFINITY ? NaN : min });
   });
   return { profiles, from: r.from, baseEnd, split: r.split, to: r.to, fromMs: r.fromMs, toMs: r.toMs };
 }
@@ -427,7 +430,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     const onsetMs = timeOf(onsetOf(p));
     if (p.dark) evidence.push(`${p.entity} stopped reporting ${p.metric}${onsetMs !== null ? ` at ${ISO(onsetMs)}` : ''}`);
     else if (p.score >= cfg.min_score) {
-      evidence.push(`${p.entity} ${p.metric} ${p.sign > 0 ? 'rose' : 'fell'} to ${fmt(p.sign > 0 ? p.max : p.last)} from a median of ${fmt(p.median)} (${p.score.toFixed(1)} interquartile ranges)${onsetMs !== null && p.onset >= 0 ? ` from ${ISO(onsetMs)}` : ''}`);
+      evidence.push(`${p.entity} ${p.metric} ${p.sign > 0 ? 'rose' : 'fell'} to ${fmt(p.sign > 0 ? p.max : p.min)} from a median of ${fmt(p.median)} (${p.score.toFixed(1)} interquartile ranges)${onsetMs !== null && p.onset >= 0 ? ` from ${ISO(onsetMs)}` : ''}`);
     } else evidence.push(`${p.entity}: no metric deviated beyond ${cfg.min_score} interquartile ranges (largest: ${p.metric}, ${p.score.toFixed(1)})`);
     if (p.standing && onsetMs !== null) evidence.push(`it was already deviating at ${ISO(onsetMs)}, where the search for this incident's onset begins: a standing condition`);
     const ex = explanations.get(p);
