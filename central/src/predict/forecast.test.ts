@@ -80,7 +80,7 @@ describe('predictor (forecast -> alerts)', () => {
     for (let end = 30; end <= 200; end++) {
       const out: Alert[] = [];
       p.observe(disk, labels, t.subarray(end - 30, end), v.subarray(end - 30, end), 1, t[end - 1]!, out);
-      for (const a of out) at.push(end);
+      for (let k = 0; k < out.length; k++) at.push(end);
       alerts.push(...out);
     }
     const first = alerts[0]!;
