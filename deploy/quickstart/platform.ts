@@ -292,7 +292,21 @@ async function main(): Promise<number> {
   };
 
   return new Promise<number>((resolveExit) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop(sig).then(() => resolveExit(0)));
+    // Ctrl-C in a terminal reaches npm, tsx and this process at once, and npm and tsx relay it
+    // again: the first signal stops cleanly and the echoes are ignored; a signal more than two
+    // seconds later (Ctrl-C pressed again) exits without waiting for the clean stop.
+    let firstSignalAt = 0;
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        if (firstSignalAt === 0) {
+          firstSignalAt = Date.now();
+          void stop(sig).then(() => resolveExit(0));
+        } else if (Date.now() - firstSignalAt > 2000) {
+          warn(`${sig} again: exiting without waiting for the clean stop`);
+          process.exit(130);
+        }
+      });
+    }
     if (o.exitAfterAlert) {
       const started = Date.now();
       const check = setInterval(() => {

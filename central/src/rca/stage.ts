@@ -296,6 +296,6 @@ export class RcaStage implements IncidentConsumer, Component {
     if (frame.series.length === 0) return undefined;
     const result = analyze({ frame, detectedAtMs, ...(topology ? { topology } : {}), ...(focus.length > 0 ? { focus } : {}) }, cfg);
     if (result.causes.length === 0) return undefined;
-    return { result, causes: toRootCauses(result, cfg.max_causes, topology?.hosts ?? new Set()), series: frame.series.length, entities: entities.size + hosts.size };
+    return { result, causes: toRootCauses(result, cfg.max_causes, topology?.hosts ?? new Set()), series: frame.series.length, entities: new Set([...entities, ...hosts]).size };
   }
 }
