@@ -23,6 +23,8 @@ export const predictTargetSchema = z
     capacity: z.number().positive().optional(),
     /** ...or the metric name of a series with the same entity labels that holds it (a memory limit, a pool size). */
     capacity_metric: z.string().min(1).max(256).optional(),
+    /** The metric counts what is left (free bytes, idle connections): "used" is the capacity minus it. */
+    free: z.boolean().default(false),
     /** "Full" is this fraction of the capacity. */
     threshold: z.number().min(0.01).max(1).default(1),
     /** Warn when the forecast crosses within this long. */
@@ -41,6 +43,7 @@ export const predictTargetSchema = z
 
 export const DEFAULT_PREDICT_TARGETS: ReadonlyArray<z.input<typeof predictTargetSchema>> = [
   { name: 'disk_full', resource: 'disk', alertname: 'PredictedDiskFull', metric: '.*(disk|filesystem|fs)_(used_)?ratio|.*disk_usage_ratio', capacity: 1, horizon: '24h' },
+  { name: 'filesystem_full', resource: 'disk', alertname: 'PredictedDiskFull', metric: 'node_filesystem_avail_bytes', free: true, capacity_metric: 'node_filesystem_size_bytes', horizon: '24h' },
   { name: 'memory_exhausted', resource: 'memory', alertname: 'PredictedMemoryExhausted', metric: '.*host_memory_ratio|node_memory_used_ratio', capacity: 1, horizon: '3h' },
   { name: 'memory_limit', resource: 'memory limit', alertname: 'PredictedOutOfMemory', metric: 'sim_service_memory_bytes', capacity_metric: 'sim_service_memory_limit_bytes', horizon: '3h' },
   { name: 'container_memory_limit', resource: 'memory limit', alertname: 'PredictedOutOfMemory', metric: 'container_memory_working_set_bytes', capacity_metric: 'container_spec_memory_limit_bytes', horizon: '3h' },
@@ -55,7 +58,7 @@ export const predictConfigSchema = z
     interval: duration({ min: 1000 }).default(60_000),
     /** History the trend is fitted on (its recent half sets the slope). */
     window: duration({ min: 60_000 }).default(1_800_000),
-    /** Fewer points in the window give no forecast. */
+    /** Fewer points in the window give no forecast (nor does history covering less than half the window). */
     min_points: z.number().int().min(4).max(10_000).default(12),
     /** Seasonal reference: the same window this long earlier is subtracted when the store has it (0 = off). */
     seasonal_period: duration({ min: 0 }).default(86_400_000),

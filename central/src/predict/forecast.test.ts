@@ -44,6 +44,8 @@ describe('forecasts', () => {
     const step = series(30, (i) => (i < 12 ? 0.5 : 0.7), 0.002);
     assert.notEqual(forecastCrossing(step.t, step.v, 1, T0 + 29 * MIN, { minPoints: 12 }).crossesAtMs !== null ? 'crosses' : 'no', 'crosses');
     assert.equal(forecastCrossing(...Object.values(series(5, (i) => 0.5 + i)) as [Float64Array, Float64Array], 1, T0 + 5 * MIN, { minPoints: 12 }).reason, 'too_few_points');
+    const short = series(30, (i) => 0.5 + 0.005 * i, 0.002);
+    assert.equal(forecastCrossing(short.t, short.v, 1, T0 + 29 * MIN, { minPoints: 12, minSpanMs: 40 * MIN }).reason, 'too_few_points', '29 minutes of history, 40 needed');
     const past = series(30, (i) => 0.9 + 0.01 * i, 0.001);
     assert.equal(forecastCrossing(past.t, past.v, 1, T0 + 29 * MIN, { minPoints: 12 }).reason, 'already_past');
   });
@@ -108,6 +110,20 @@ describe('predictor (forecast -> alerts)', () => {
     for (let end = 30; end <= 120; end++) p.observe(disk, labels, t.subarray(end - 30, end), v.subarray(end - 30, end), 1, t[end - 1]!, alerts);
     const kinds = alerts.map((a) => `${a.status}:${a.labels['severity']}`);
     assert.deepEqual(kinds.slice(0, 3), ['firing:warning', 'resolved:warning', 'firing:critical']);
+  });
+
+  it('a "free" metric (bytes available, from node_exporter) runs out as its used share fills', () => {
+    const p = new Predictor(cfg, 'default');
+    const fs = cfg.targets.find((t) => t.name === 'filesystem_full')!;
+    assert.equal(fs.free, true);
+    const size = 100e9;
+    const { t, v } = series(40, (i) => 50e9 - 0.4e9 * i, 1e6); // 400 MB a minute gone: empty in ~125 min
+    const out: Alert[] = [];
+    for (let end = 30; end <= 40; end++) p.observe(fs, { __name__: 'node_filesystem_avail_bytes', host: 'h', mountpoint: '/var' }, t.subarray(end - 30, end), v.subarray(end - 30, end), size, t[end - 1]!, out);
+    assert.equal(out[0]!.labels['alertname'], 'PredictedDiskFull');
+    const inMs = Date.parse(out[0]!.annotations['predicted_full_at']!) - t[30]!;
+    assert.ok(Math.abs(inMs - 95 * MIN) < 10 * MIN, `full in ${Math.round(inMs / MIN)} min`);
+    assert.equal(out[0]!.annotations['level_ratio']!.slice(0, 3), '0.6');
   });
 
   it('a series that stops reporting resolves its alert', () => {

@@ -32,6 +32,8 @@ export interface Forecast {
 export interface ForecastOptions {
   /** Points below this give no forecast. */
   minPoints: number;
+  /** Nor does history spanning less than this (ms): a trend needs time to show. */
+  minSpanMs?: number;
   /** Theil-Sen uses at most this many points per fit (evenly subsampled): O(n^2) pairs. */
   maxPoints?: number;
 }
@@ -88,7 +90,7 @@ export function forecastCrossing(timesMs: ArrayLike<number>, values: ArrayLike<n
   const max = o.maxPoints ?? 120;
   const all = subsample(timesMs, v, 0, n, max);
   const none = (reason: Forecast['reason'], slope = 0, level = NaN): Forecast => ({ slope, level, crossesAtMs: null, earliestMs: null, latestMs: null, points: all.t.length, reason });
-  if (all.t.length < o.minPoints) return none('too_few_points');
+  if (all.t.length < o.minPoints || all.t[all.t.length - 1]! - all.t[0]! < (o.minSpanMs ?? 0)) return none('too_few_points');
   // The recent half, by time.
   const mid = all.t[0]! + (all.t[all.t.length - 1]! - all.t[0]!) / 2;
   let half = 0;

@@ -35,7 +35,9 @@ export class Predictor {
 
   /** One refresh of one series at `now`: its alerts (fired, resolved) are appended to `out`. */
   observe(t: PredictTarget, labels: Labels, timesMs: ArrayLike<number>, values: ArrayLike<number>, capacity: number, now: number, out: Alert[], seasonal?: ArrayLike<number>): Forecast {
-    const f = forecastCrossing(timesMs, values, capacity * t.threshold, now, { minPoints: this.config.min_points }, seasonal);
+    // A "free" metric (bytes available) runs out as capacity - free fills up.
+    const used = (v: ArrayLike<number>): ArrayLike<number> => (t.free ? Float64Array.from(v as ArrayLike<number>, (x) => capacity - x) : v);
+    const f = forecastCrossing(timesMs, used(values), capacity * t.threshold, now, { minPoints: this.config.min_points, minSpanMs: this.config.window / 2 }, seasonal ? used(seasonal) : undefined);
     this.step(t, seriesKey(t.name, labels), labels, f, capacity, now, out);
     return f;
   }
