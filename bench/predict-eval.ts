@@ -29,6 +29,7 @@ import type { ScenarioRunContext } from '../simulators/scenario/index.js';
 import { generateTopology } from '../simulators/topology/index.js';
 import { Rng } from '../simulators/model/index.js';
 import { replaceResultsSection } from './lib/results.js';
+import { median } from './lib/stats.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SECTION = '## Predictive alerts: lead time and false alarms (issue #9)';
@@ -116,10 +117,6 @@ function walk(run: Run): Observation[] {
   return obs;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 const mins = (ms: number): string => (Number.isFinite(ms) ? `${Math.round(ms / 60_000)} min` : '-');
 
 async function main(): Promise<void> {

@@ -34,6 +34,7 @@ import { Rng } from '../simulators/model/index.js';
 import { scoreRca } from '../simulators/scoring/index.js';
 import type { RcaCase as ScoredCase, RcaScore } from '../simulators/scoring/index.js';
 import { replaceResultsSection } from './lib/results.js';
+import { median } from './lib/stats.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SECTION = '## Root-cause analysis: ours vs BARO vs NSigma (issue #9)';
@@ -179,10 +180,6 @@ function evaluate(cases: SimCase[], lateMs: number): Record<RcaMethod, MethodRun
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 
 function simTable(title: string, runs: Record<RcaMethod, MethodRun>): string[] {

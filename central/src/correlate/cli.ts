@@ -12,15 +12,12 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
+import type { CommandIo } from '../cli/io.js';
 import { loadCentralConfig } from '../config/config.js';
 import { EntityGraph, EntityGraphError } from './entities.js';
 import { AlertLineError, parseAlertLine, replayAlerts } from './replay.js';
 import type { ReplayAlert } from './replay.js';
 
-export interface CorrelateIo {
-  readonly stdout: { write(chunk: string): unknown };
-  readonly stderr: { write(chunk: string): unknown };
-}
 
 interface Options {
   alerts: string;
@@ -32,7 +29,7 @@ interface Options {
   quiet?: boolean;
 }
 
-function program(io: CorrelateIo): Command {
+function program(io: CommandIo): Command {
   return new Command()
     .name('npm run correlate --')
     .description(
@@ -57,7 +54,7 @@ async function write(out: Writable, text: string): Promise<void> {
 }
 
 /** Runs the command; resolves to the exit code. */
-export async function correlateCli(argv: readonly string[], io: CorrelateIo): Promise<number> {
+export async function correlateCli(argv: readonly string[], io: CommandIo): Promise<number> {
   const cmd = program(io);
   try {
     cmd.parse([...argv], { from: 'user' });

@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { duration } from '../../../shared-schemas/src/runtime/index.js';
 
+/** Labels naming the entity an alert or series is about, in order of preference. */
+export const DEFAULT_ENTITY_LABELS = ['service', 'database', 'queue', 'cache', 'instance_name', 'host', 'node'] as const;
+
 export const SEVERITY_ORDER = ['none', 'info', 'warning', 'error', 'critical'] as const;
 export type SeverityLevel = (typeof SEVERITY_ORDER)[number];
 
@@ -25,7 +28,7 @@ export const correlationConfigSchema = z
     /** Topology hops under which two entities count as related; "auto": half the graph's effective diameter, at least 1. */
     max_hops: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default('auto'),
     /** Labels naming the entity an alert is about, in order of preference (matched to topology node names or ids). */
-    entity_labels: z.array(labelName).min(1).max(32).default(['service', 'database', 'queue', 'cache', 'instance_name', 'host', 'node']),
+    entity_labels: z.array(labelName).min(1).max(32).default([...DEFAULT_ENTITY_LABELS]),
     /** Labels left out of label similarity (besides the entity labels, which the topology judges). */
     ignore_labels: z.array(labelName).max(64).default(['alertname', 'severity', 'kind', 'job', 'prometheus', 'receiver']),
     /** Alerts below this severity join incidents but never open one (an unmatched info alert stays unassigned). */

@@ -7,7 +7,7 @@ import type { CorrelationConfig } from './config.js';
 import { CorrelationStage } from './stage.js';
 import type { CorrelationStageDeps } from './stage.js';
 
-export { correlationConfig, correlationConfigSchema, SEVERITY_ORDER, severityRank } from './config.js';
+export { correlationConfig, correlationConfigSchema, DEFAULT_ENTITY_LABELS, SEVERITY_ORDER, severityRank } from './config.js';
 export type { CorrelationConfig, CorrelationConfigInput, SeverityLevel } from './config.js';
 export { alertTokens, CorrelationEngine, describe } from './engine.js';
 export type { Assignment, EngineAlert, EngineCounters, IncidentEvent, IncidentEventType, IncidentState, Member } from './engine.js';

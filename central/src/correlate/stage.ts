@@ -12,7 +12,7 @@
 // Batches are handled one at a time (the engine is not re-entrant); a store failure is
 // counted, logged and rejects the call so the sender can retry.
 import type { Alert, Incident, Labels, RootCause, Severity } from '../../../shared-schemas/src/index.js';
-import { Serial } from '../../../shared-schemas/src/runtime/index.js';
+import { every, Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Component } from '../component.js';
 import type { AlertStore, IncidentEventRecord, IncidentStore } from '../storage/types.js';
@@ -56,7 +56,7 @@ export class CorrelationStage implements AlertConsumer, Component {
   private readonly next: IncidentConsumer[];
   /** The engine is not re-entrant: batches, ticks and people's actions run one at a time. */
   private readonly serial = new Serial();
-  private timer: unknown;
+  private stopTicks: (() => void) | undefined;
   private closed = false;
   private readonly m: { alerts: BoundCounter; events: BoundCounter; errors: BoundCounter; open: BoundGauge };
 
@@ -84,17 +84,13 @@ export class CorrelationStage implements AlertConsumer, Component {
 
   async start(): Promise<void> {
     for (const t of this.restoreTenants) await this.restore(t);
-    const timer = this.settings.clock.setInterval(() => {
-      this.tick().catch(() => undefined);
-    }, TICK_MS);
-    timer.unref?.();
-    this.timer = timer;
+    this.stopTicks = every(this.settings.clock, TICK_MS, () => this.tick());
   }
 
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer !== undefined) this.settings.clock.clearInterval(this.timer);
+    this.stopTicks?.();
     await this.serial.idle();
   }
 

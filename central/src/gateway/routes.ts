@@ -2,6 +2,7 @@
 // path, unique (method, shape) and operation ids. A refused definition throws
 // RouteDefinitionError; nothing is half-registered.
 import { z } from 'zod';
+import { escapeRegex } from '../../../shared-schemas/src/runtime/index.js';
 import { RouteDefinitionError } from './errors.js';
 import type { AnyRouteDefinition, HttpMethod, RouteInfo } from './types.js';
 
@@ -85,7 +86,7 @@ export function compileRoute(def: AnyRouteDefinition, defaultBodyLimit: number, 
     operationId,
     pathParams,
     routerPath: segments.length === 0 ? '/' : `/${segments.map((s) => (s.startsWith('{') ? `:${s.slice(1, -1)}` : s)).join('/')}`,
-    matcher: new RegExp(`^/${segments.map((s) => (s.startsWith('{') ? '[^/]+' : escapeRe(s))).join('/')}$`),
+    matcher: new RegExp(`^/${segments.map((s) => (s.startsWith('{') ? '[^/]+' : escapeRegex(s))).join('/')}$`),
     shape: `/${segments.map((s) => (s.startsWith('{') ? '{}' : s)).join('/')}`,
     bodyLimit,
     rawTypes,
@@ -130,8 +131,4 @@ export function routeInfo(r: CompiledRoute): RouteInfo {
 
 function isZod(s: unknown): boolean {
   return s instanceof z.ZodType;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

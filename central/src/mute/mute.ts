@@ -10,7 +10,7 @@
 // silence applies within a second). Inhibiting alerts are indexed per rule by their `equal`
 // label values, so a check costs one lookup per rule; at most 100,000 tracked.
 import type { Alert } from '../../../shared-schemas/src/index.js';
-import { Serial } from '../../../shared-schemas/src/runtime/index.js';
+import { every, Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Component } from '../component.js';
 import { compileSilenceMatchers, matchesLabels } from '../storage/index.js';
@@ -40,7 +40,7 @@ export class MuteStage implements AlertConsumer, Component {
   private readonly tenants = new Map<string, TenantState>();
   private readonly rules: CompiledInhibitRule[];
   private readonly serial = new Serial();
-  private timer: unknown;
+  private stopTicks: (() => void) | undefined;
   private readonly m: { muted: BoundCounter; released: BoundCounter; held: BoundGauge; dropped: BoundCounter };
 
   constructor(
@@ -59,16 +59,12 @@ export class MuteStage implements AlertConsumer, Component {
   }
 
   async start(): Promise<void> {
-    const t = this.settings.clock.setInterval(() => {
-      this.check().catch((err: unknown) => this.settings.logger.warn({ err: (err as Error).message }, 'muted alerts not re-checked'));
-    }, TICK_MS);
-    t.unref?.();
-    this.timer = t;
+    this.stopTicks = every(this.settings.clock, TICK_MS, () => this.check(), (err) => this.settings.logger.warn({ err: (err as Error).message }, 'muted alerts not re-checked'));
   }
 
   async shutdown(): Promise<void> {
-    if (this.timer !== undefined) this.settings.clock.clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTicks?.();
+    this.stopTicks = undefined;
     await this.serial.idle();
   }
 

@@ -10,7 +10,7 @@
 // Bounded: one refresh at a time (a slow one skips the next tick, counted), capped series per
 // query, firing state per series only.
 import type { Alert, Labels } from '../../../shared-schemas/src/index.js';
-import { Serial } from '../../../shared-schemas/src/runtime/index.js';
+import { escapeRegex, every, Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter, BoundGauge } from '../../../shared-schemas/src/runtime/index.js';
 import type { AlertConsumer, CentralSettings, Component } from '../component.js';
 import type { MetricStore, SeriesPoints } from '../storage/types.js';
@@ -34,7 +34,7 @@ function entityKey(labels: Labels): string {
 export class PredictStage implements Component {
   private readonly serial = new Serial();
   private readonly predictor: Predictor;
-  private timer: unknown;
+  private stopTicks: (() => void) | undefined;
   private closed = false;
   private busy = false;
   private readonly m: { fired: BoundCounter; resolved: BoundCounter; skipped: BoundCounter; series: BoundGauge; errors: BoundCounter };
@@ -57,21 +57,19 @@ export class PredictStage implements Component {
 
   async start(): Promise<void> {
     if (!this.config.enabled || this.config.targets.length === 0) return;
-    const timer = this.settings.clock.setInterval(() => {
+    this.stopTicks = every(this.settings.clock, this.config.interval, () => {
       if (this.busy) {
         this.m.skipped.inc();
         return;
       }
-      this.refresh().catch(() => undefined);
-    }, this.config.interval);
-    timer.unref?.();
-    this.timer = timer;
+      return this.refresh();
+    });
   }
 
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer !== undefined) this.settings.clock.clearInterval(this.timer);
+    this.stopTicks?.();
     await this.serial.idle();
   }
 
@@ -114,7 +112,7 @@ export class PredictStage implements Component {
     let capacities: Map<string, number> | undefined;
     if (t.capacity_metric !== undefined) {
       capacities = new Map();
-      for (const s of await this.query(t.capacity_metric.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), from, now + 1)) {
+      for (const s of await this.query(escapeRegex(t.capacity_metric), from, now + 1)) {
         const v = s.values[s.values.length - 1];
         if (v !== undefined && Number.isFinite(v) && v > 0) capacities.set(entityKey(s.labels), v);
       }

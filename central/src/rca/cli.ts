@@ -15,6 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import type { CommandIo } from '../cli/io.js';
 import { loadCentralConfig } from '../config/config.js';
 import type { RcaConfig } from './config.js';
 import { parseChanges, readJsonFile, readPetshopScenario, readRcaevalCsv, topologyFromJson } from './datasets.js';
@@ -23,10 +24,6 @@ import type { RcaCase, RcaResult } from './frame.js';
 import { rankCauses, rankPetshopIssue, RCA_METHODS } from './methods.js';
 import type { RcaMethod } from './methods.js';
 
-export interface RcaIo {
-  readonly stdout: { write(chunk: string): unknown };
-  readonly stderr: { write(chunk: string): unknown };
-}
 
 interface Options {
   case?: string;
@@ -41,7 +38,7 @@ interface Options {
   config?: string;
 }
 
-function program(io: RcaIo): Command {
+function program(io: CommandIo): Command {
   return new Command()
     .name('npm run rca --')
     .description(
@@ -97,7 +94,7 @@ function resultText(r: RcaResult, top: number): string {
 }
 
 /** Runs the command; resolves to the exit code. */
-export async function rcaCli(argv: readonly string[], io: RcaIo): Promise<number> {
+export async function rcaCli(argv: readonly string[], io: CommandIo): Promise<number> {
   const cmd = program(io);
   try {
     cmd.parse([...argv], { from: 'user' });
@@ -157,7 +154,7 @@ export async function rcaCli(argv: readonly string[], io: RcaIo): Promise<number
   }
 }
 
-function petshop(o: Options, cfg: RcaConfig, io: RcaIo, top: number): number {
+function petshop(o: Options, cfg: RcaConfig, io: CommandIo, top: number): number {
   const s = readPetshopScenario(o.petshop!);
   const out: unknown[] = [];
   let top1 = 0;

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { EntityGraph, EntityGraphError } from '../correlate/entities.js';
 import type { RcaChange, RcaFrame, RcaSeries, RcaTopology } from './frame.js';
-import { RcaError, splitColumn } from './frame.js';
+import { RcaError, reachable, splitColumn } from './frame.js';
 
 export const MAX_CSV_BYTES = 512 * 1024 * 1024;
 export const MAX_COLUMNS = 100_000;
@@ -243,16 +243,7 @@ export function readPetshopScenario(dir: string): PetshopScenario {
 
 /** The entities an issue's cause may be: the target and everything it depends on, transitively. */
 export function dependencyClosure(topology: RcaTopology, start: string): Set<string> {
-  const seen = new Set<string>([start]);
-  const stack = [start];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    for (const m of topology.dependsOn.get(n) ?? []) if (!seen.has(m)) {
-      seen.add(m);
-      stack.push(m);
-    }
-  }
-  return seen;
+  return reachable(start, (n) => topology.dependsOn.get(n));
 }
 
 /**

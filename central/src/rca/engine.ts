@@ -22,7 +22,7 @@
 // Only values inside visibleRange() are read (no peeking past detection + `after`).
 import type { RcaConfig } from './config.js';
 import type { MetricClass, RankedCause, RankedMetric, RcaCase, RcaResult, RcaTopology } from './frame.js';
-import { badDirection, metricClass } from './frame.js';
+import { badDirection, metricClass, reachable } from './frame.js';
 import { matchRules } from './rules.js';
 import type { RuleMatch } from './rules.js';
 import { benjaminiHochberg, grangerTest, percentile, sortedFinite } from './stats.js';
@@ -296,6 +296,10 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     return own * (p.standing ? cfg.standing_weight : 1);
   };
 
+  // A metric's weight in the ranking: its effective deviation, or a small fraction of a
+  // deviation too weak to count (so quiet entities still rank among themselves).
+  const rankScore = (p: SeriesProfile): number => (p.score >= cfg.min_score ? effective(p) : p.score * cfg.explained_weight * 0.5);
+
   // Entities, scored by their strongest unexplained deviation (all profiled ones are ranked).
   const allByEntity = new Map<string, SeriesProfile[]>();
   for (const p of P.profiles) {
@@ -309,7 +313,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     let primary = ps[0]!;
     let score = -1;
     for (const p of ps) {
-      const s = p.score >= cfg.min_score ? effective(p) : p.score * cfg.explained_weight * 0.5;
+      const s = rankScore(p);
       if (s > score) {
         score = s;
         primary = p;
@@ -321,18 +325,8 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   // Priors: topology (how many deviating entities depend on it, or are explained by it,
   // transitively) and changes.
   const anomalousEntities = [...byEntity.keys()];
-  const reach = (start: string): Set<string> => {
-    const seen = new Set<string>([start]);
-    const stack = [start];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      for (const m of dependents.get(n) ?? []) if (!seen.has(m)) {
-        seen.add(m);
-        if (!topo.hosts.has(m)) stack.push(m);
-      }
-    }
-    return seen;
-  };
+  const reach = (start: string): Set<string> => reachable(start, (n) => dependents.get(n), (n) => !topo.hosts.has(n));
+
   // What each entity's deviation explains, transitively (load downstream, latency upstream).
   const explains = new Map<string, Set<string>>();
   for (const [p, e] of explanations) {
@@ -341,15 +335,8 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     if (l) l.add(p.entity);
     else explains.set(e.by.entity, new Set([p.entity]));
   }
-  const explainedReach = (start: string): Set<string> => {
-    const seen = new Set<string>([start]);
-    const stack = [start];
-    while (stack.length > 0) for (const m of explains.get(stack.pop()!) ?? []) if (!seen.has(m)) {
-      seen.add(m);
-      stack.push(m);
-    }
-    return seen;
-  };
+  const explainedReach = (start: string): Set<string> => reachable(start, (n) => explains.get(n));
+
   // Chains of deviating dependencies from the focus (the incident's services): BFS along
   // dependsOn through deviating entities; `via` keeps the path for the evidence.
   const via = new Map<string, string | null>();
@@ -454,7 +441,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   // Metric-level ranking in the causes' order: each entity's metrics by their own score.
   const order = new Map(causes.map((x, i) => [x.entity, i]));
   const metrics: RankedMetric[] = P.profiles
-    .map((p) => ({ entity: p.entity, metric: p.metric, score: p.score >= cfg.min_score ? effective(p) : p.score * cfg.explained_weight * 0.5 }))
+    .map((p) => ({ entity: p.entity, metric: p.metric, score: rankScore(p) }))
     .sort((a, b) => order.get(a.entity)! - order.get(b.entity)! || b.score - a.score || a.metric.localeCompare(b.metric));
   return { causes, metrics, window: { fromMs: P.fromMs, toMs: P.toMs }, method: 'ours' };
 }

@@ -158,3 +158,21 @@ export function neighbourhood(topology: RcaTopology, seeds: Iterable<string>, ho
   }
   return seen;
 }
+
+/**
+ * Every entity reachable from `start` by `next` (start included); `relays(n)` false stops the
+ * walk at n (n is still reached: hosts end paths, they do not relay them).
+ */
+export function reachable(start: string, next: (n: string) => Iterable<string> | undefined, relays: (n: string) => boolean = () => true): Set<string> {
+  const seen = new Set<string>([start]);
+  const stack = [start];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n !== start && !relays(n)) continue;
+    for (const m of next(n) ?? []) if (!seen.has(m)) {
+      seen.add(m);
+      stack.push(m);
+    }
+  }
+  return seen;
+}

@@ -9,11 +9,11 @@
 // Work is bounded: one analysis at a time, a capped queue of pending incidents (the oldest dropped
 // and counted), a capped number of series per analysis (the store refuses beyond it).
 import type { Incident, RootCause } from '../../../shared-schemas/src/index.js';
-import { Serial } from '../../../shared-schemas/src/runtime/index.js';
+import { escapeRegex, every, Serial } from '../../../shared-schemas/src/runtime/index.js';
 import type { BoundCounter } from '../../../shared-schemas/src/runtime/index.js';
 import type { CentralSettings, Component } from '../component.js';
 import type { IncidentChange, IncidentConsumer } from '../correlate/index.js';
-import { EntityGraph } from '../correlate/index.js';
+import { DEFAULT_ENTITY_LABELS, EntityGraph } from '../correlate/index.js';
 import type { MetricStore, SeriesPoints } from '../storage/types.js';
 import type { TopologyStore } from '../topology/index.js';
 import type { RcaConfig } from './config.js';
@@ -25,8 +25,6 @@ import type { RcaFrame, RcaResult, RcaSeries, RcaTopology } from './frame.js';
 export const RCA_ACTOR = 'rca';
 const TICK_MS = 2000;
 const MAX_PENDING = 1000;
-/** Labels that name the entity a series is about, in order of preference. */
-const ENTITY_LABELS = ['service', 'database', 'queue', 'cache', 'instance_name', 'host', 'node'] as const;
 
 export interface RootCauseSink {
   /** Stores root causes on an incident (the correlation stage: in order with the alert path). */
@@ -51,10 +49,6 @@ export interface RcaRun {
   causes: RootCause[];
   series: number;
   entities: number;
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Causes as stored on the incident (the top `max` of the ranking). */
@@ -82,7 +76,7 @@ export function frameFromSeries(series: readonly SeriesPoints[], startMs: number
   for (let i = 0; i < n; i++) timesMs[i] = startMs + i * step;
   const cols = new Map<string, { entity: string; metric: string; sum: Float64Array; count: Uint16Array }>();
   for (const s of series) {
-    const entity = ENTITY_LABELS.map((l) => s.labels[l]).find((v) => v !== undefined && v !== '');
+    const entity = DEFAULT_ENTITY_LABELS.map((l) => s.labels[l]).find((v) => v !== undefined && v !== '');
     const metric = s.labels['__name__'];
     if (!entity || !metric) continue;
     const key = `${entity}\u0000${metric}`;
@@ -121,10 +115,10 @@ export function frameFromSeries(series: readonly SeriesPoints[], startMs: number
 
 export class RcaStage implements IncidentConsumer, Component {
   private readonly pending = new Map<string, Pending>();
-  /** Per incident: when it was last analysed, and whether the full window has been seen. */
-  private readonly done = new Map<string, { atMs: number; complete: boolean; top: string }>();
+  /** Per incident: when it was last analysed, and the ranking it stored then. */
+  private readonly done = new Map<string, { atMs: number; top: string }>();
   private readonly serial = new Serial();
-  private timer: unknown;
+  private stopTicks: (() => void) | undefined;
   private closed = false;
   private readonly m: { runs: BoundCounter; dropped: BoundCounter };
 
@@ -141,17 +135,13 @@ export class RcaStage implements IncidentConsumer, Component {
   }
 
   async start(): Promise<void> {
-    const timer = this.settings.clock.setInterval(() => {
-      this.tick().catch(() => undefined);
-    }, TICK_MS);
-    timer.unref?.();
-    this.timer = timer;
+    this.stopTicks = every(this.settings.clock, TICK_MS, () => this.tick());
   }
 
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer !== undefined) this.settings.clock.clearInterval(this.timer);
+    this.stopTicks?.();
     this.pending.clear();
     await this.serial.idle();
   }
@@ -219,14 +209,14 @@ export class RcaStage implements IncidentConsumer, Component {
     const complete = now >= inc.openedAtMs + this.config.after;
     if (!run) {
       this.m.runs.inc(1, { result: 'no_data' });
-      this.done.set(key, { atMs: now, complete, top: '' });
+      this.done.set(key, { atMs: now, top: '' });
       if (!complete && inc.status !== 'resolved') this.schedule({ tenant, id, dueMs: now + this.config.rerun_interval });
       return { incident: inc, run: undefined };
     }
     this.m.runs.inc(1, { result: 'ranked' });
     const top = run.causes.map((c) => `${c.service}/${c.metric}`).join(',');
     const prev = this.done.get(key);
-    this.done.set(key, { atMs: now, complete, top });
+    this.done.set(key, { atMs: now, top });
     if (this.done.size > 10 * MAX_PENDING) this.done.delete(this.done.keys().next().value as string);
     // Once more when the window after detection is complete.
     if (!complete && inc.status !== 'resolved') this.schedule({ tenant, id, dueMs: inc.openedAtMs + this.config.after });
@@ -274,25 +264,13 @@ export class RcaStage implements IncidentConsumer, Component {
     const startMs = detectedAtMs - cfg.before;
     const endMs = Math.min(now + 1, detectedAtMs + cfg.after);
     if (endMs <= detectedAtMs) return undefined;
-    const found: SeriesPoints[] = [];
-    const q = async (label: string, names: readonly string[]): Promise<void> => {
-      if (names.length === 0) return;
-      const res = await this.deps.metrics.query({ selector: { matchers: [{ name: label, op: '=~', value: names.map(escapeRegex).join('|') }] }, startMs, endMs, resolution: 'raw', maxSeries: cfg.max_series });
-      found.push(...res);
-    };
-    await q('service', services);
-    const serviceSet = new Set(services);
-    const hostSeries: SeriesPoints[] = [];
-    if (hosts.size > 0) {
-      const before = found.length;
-      await q('host', [...hosts]);
-      // Host series only (a service's series carry its host too; those of services outside the neighbourhood are not candidates).
-      hostSeries.push(...found.splice(before).filter((s) => s.labels['service'] === undefined || s.labels['service'] === ''));
-      found.push(...hostSeries);
-    }
-    const kept = found.filter((s) => s.labels['service'] === undefined || s.labels['service'] === '' || serviceSet.has(s.labels['service']!));
-    if (kept.length === 0) return undefined;
-    const frame = frameFromSeries(kept, startMs, endMs);
+    const q = async (label: string, names: readonly string[]): Promise<SeriesPoints[]> =>
+      names.length === 0 ? [] : this.deps.metrics.query({ selector: { matchers: [{ name: label, op: '=~', value: names.map(escapeRegex).join('|') }] }, startMs, endMs, resolution: 'raw', maxSeries: cfg.max_series });
+    // The services' series, then the hosts' own (a service's series carry its host label too).
+    const found = await q('service', services);
+    for (const s of await q('host', [...hosts])) if (!s.labels['service']) found.push(s);
+    if (found.length === 0) return undefined;
+    const frame = frameFromSeries(found, startMs, endMs);
     if (frame.series.length === 0) return undefined;
     const result = analyze({ frame, detectedAtMs, ...(topology ? { topology } : {}), ...(focus.length > 0 ? { focus } : {}) }, cfg);
     if (result.causes.length === 0) return undefined;

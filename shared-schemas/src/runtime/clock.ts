@@ -9,6 +9,23 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Runs `fn` every `ms` on `clock` without keeping the process alive; a rejection (or throw) goes
+ * to `onError` (default: ignored, for ticks that report their own failures). Returns the stop.
+ */
+export function every(clock: Clock, ms: number, fn: () => Promise<unknown> | void, onError: (err: unknown) => void = () => undefined): () => void {
+  const handle = clock.setInterval(() => {
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch(onError);
+    } catch (err) {
+      onError(err);
+    }
+  }, ms);
+  handle.unref?.();
+  return () => clock.clearInterval(handle);
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setInterval: (fn, ms) => setInterval(fn, ms),

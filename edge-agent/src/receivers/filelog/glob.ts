@@ -6,6 +6,7 @@
 
 import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { escapeRegex } from '../../../../shared-schemas/src/runtime/index.js';
 
 export interface GlobLimits {
   maxMatches: number;
@@ -30,7 +31,7 @@ export function segmentRegExp(seg: string): RegExp {
   for (const ch of seg) {
     if (ch === '*') src += '[^/]*';
     else if (ch === '?') src += '[^/]';
-    else src += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else src += escapeRegex(ch);
   }
   return new RegExp(`${src}$`, 's');
 }
