@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Alert } from '../../../shared-schemas/src/index.js';
-import { registerAlertRoutes } from '../api/index.js';
+import { registerAlertRoutes, registerChangeRoutes } from '../api/index.js';
 import { startTestGateway } from '../gateway/testing/index.js';
 import type { TestGateway } from '../gateway/testing/index.js';
 import { openSqliteStores } from '../storage/index.js';
@@ -70,7 +70,11 @@ describe('aiops REST commands', () => {
   let t: TestGateway;
   const stores = openSqliteStores(':memory:', { now: Date.now });
   before(async () => {
-    t = await startTestGateway({ keys: stores.apiKeys, register: (g) => registerAlertRoutes(g, { alerts: stores.alerts, ingest: { consumeAlerts: async (as: readonly Alert[]) => void (await Promise.all(as.map((a) => stores.alerts.upsert(a, Date.now())))) } }) });
+    t = await startTestGateway({ keys: stores.apiKeys, register: (g) => {
+        registerAlertRoutes(g, { alerts: stores.alerts, ingest: { consumeAlerts: async (as: readonly Alert[]) => void (await Promise.all(as.map((a) => stores.alerts.upsert(a, Date.now())))) } });
+        registerChangeRoutes(g, { changes: stores.changes });
+      },
+    });
     const firing: Alert = { status: 'firing', labels: { alertname: 'AnomalyDetected', service: 'cart', host: 'h1', severity: 'warning' }, annotations: { summary: 'cart cpu above its band' }, startsAtMs: Date.now(), endsAtMs: 0, generatorUrl: '', fingerprint: '', tenant: 't1', source: 'test' };
     await stores.alerts.upsert(firing, Date.now());
   });
@@ -83,6 +87,27 @@ describe('aiops REST commands', () => {
     const r = await run(['--url', t.url, 'alerts', 'list', '--status', 'firing'], { AIOPS_API_KEY: t.tokens.read });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /AnomalyDetected\s+cart\s+h1/);
+  });
+
+  it('records a deploy from a pipeline step and lists it; says what is missing', async () => {
+    const env = { AIOPS_API_KEY: t.tokens.write };
+    t.clock.set(Date.now()); // the gateway's clock stamps the change; --since counts from the CLI's
+    const r = await run(['--url', t.url, 'changes', 'record', '--service', 'cart', '--version', '1.4.2', '--id', 'run-77', '--description', 'pool size 50 -> 5'], env);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^recorded deploy of cart at \S+Z \(id run-77\)\n$/);
+    assert.equal((await run(['--url', t.url, 'changes', 'record', '--service', 'cart', '--version', '1.4.2', '--id', 'run-77', '--description', 'pool size 50 -> 5'], env)).code, 0, 'a retried step is fine');
+    const l = await run(['--url', t.url, 'changes', 'list', '--service', 'cart', '--since', '1h'], { AIOPS_API_KEY: t.tokens.read });
+    assert.equal(l.code, 0, l.err);
+    assert.match(l.out, /deploy\s+cart\s+1\.4\.2\s+write-key\s+pool size 50 -> 5/);
+    const j = await run(['--url', t.url, '--json', 'changes', 'list'], { AIOPS_API_KEY: t.tokens.read });
+    assert.equal(JSON.parse(j.out).changes.length, 1);
+    const neither = await run(['--url', t.url, 'changes', 'record', '--version', '1'], env);
+    assert.equal(neither.code, 2);
+    assert.match(neither.err, /--service <name> or --host <name>/);
+    const bad = await run(['--url', t.url, 'changes', 'record', '--service', 'cart', '--at', 'someday'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /400.*body\.at|at/);
+    assert.notEqual((await run(['--url', t.url, 'changes', 'list', '--since', 'soon'], env)).code, 0);
   });
 
   it('says what to do without a key, with a bad key, and when central is unreachable', async () => {

@@ -5,6 +5,7 @@
 //   aiops agents list | aiops agents revoke <id>
 //   aiops alerts list [--status firing] [--label k=v]   (REST, read key)
 //   aiops incidents list|show <id>|ack <id>|resolve <id>|analyze <id> (REST, read key; write key to ack, resolve and analyze)
+//   aiops changes record --service cart --version 1.4.2 | aiops changes list   (REST, write key to record)
 // Keys are managed on the database directly: the first admin key cannot come from an API that
 // needs one, and whoever can read central's data folder owns the installation anyway. Every
 // other command goes through the REST API with a key (--key or AIOPS_API_KEY), so agent
@@ -48,7 +49,7 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
   const doFetch = io.fetch ?? fetch;
   const program = new Command()
     .name('aiops')
-    .description('Operate an AIOps central: API keys, agent enrollment, alerts and incidents.')
+    .description('Operate an AIOps central: API keys, agent enrollment, alerts, incidents and changes.')
     .option('--url <url>', 'central API base URL (env AIOPS_URL)', io.env.AIOPS_URL ?? 'http://127.0.0.1:8080')
     .option('--key <token>', 'API key for REST commands (env AIOPS_API_KEY; prefer the environment: arguments show in ps)')
     .option('-c, --config <file>', "central's config file (keys commands: where its data_dir is)")
@@ -57,7 +58,7 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError()
-    .addHelpText('after', '\nExamples:\n  aiops keys create --name admin --scope admin\n  AIOPS_API_KEY=aiops_k_... aiops alerts list --status firing\n  aiops agents enroll --ttl 30m\n');
+    .addHelpText('after', '\nExamples:\n  aiops keys create --name admin --scope admin\n  AIOPS_API_KEY=aiops_k_... aiops alerts list --status firing\n  aiops agents enroll --ttl 30m\n  AIOPS_API_KEY=$DEPLOY_KEY aiops changes record --service cart --version 1.4.2 --id "$CI_PIPELINE_ID"\n');
 
   const g = () => program.opts<{ url: string; key?: string; config?: string; dataDir?: string; json?: boolean }>();
 
@@ -277,6 +278,44 @@ export async function aiopsMain(argv: string[], io: CliIo): Promise<number> {
         for (const c of r.rootCauses as any[]) lines.push(`  ${c.rank}. ${c.service} ${c.metric}  p=${Number(c.probability).toFixed(2)}  ${c.method}`);
         return `${lines.join('\n')}\n`;
       });
+    });
+  const changes = program.command('changes').description('deploys and configuration changes: a prior for root-cause analysis (REST: write key to record, read key to list)');
+  changes
+    .command('record')
+    .description('record a deploy, rollback or configuration change of a service or host (a CI/CD step after a rollout)')
+    .option('--service <name>', 'the service changed')
+    .option('--host <name>', 'the host changed (instead of --service)')
+    .option('--kind <kind>', 'deploy, rollback, config, scale, feature_flag, ...', 'deploy')
+    .option('--at <time>', 'when it took effect: RFC 3339 or epoch seconds (default: now)')
+    .option('--version <version>', 'the version rolled out')
+    .option('--description <text>', 'what changed')
+    .option('--id <id>', 'idempotency key, e.g. the pipeline run id (a retry records it once)')
+    .option('--source <name>', "who reports it (default: the API key's name)")
+    .action(async (o: { service?: string; host?: string; kind: string; at?: string; version?: string; description?: string; id?: string; source?: string }) => {
+      if ((o.service === undefined) === (o.host === undefined)) throw new CliError('aiops: give --service <name> or --host <name> (one of them)', 2);
+      const body = Object.fromEntries(Object.entries({ service: o.service, host: o.host, kind: o.kind, at: o.at, version: o.version, description: o.description, id: o.id, source: o.source }).filter(([, v]) => v !== undefined));
+      const r = await api('POST', 'api/v1/changes', body);
+      print(r, () => `recorded ${r.kind} of ${r.service ?? r.host} at ${String(r.at).replace(/\.\d{3}Z$/, 'Z')} (id ${r.id})\n`);
+    });
+  changes
+    .command('list')
+    .description('list changes, latest first')
+    .option('--service <name>', 'only this service')
+    .option('--host <name>', 'only this host')
+    .option('--since <duration>', 'only changes in the last 2h, 1d, ...', positiveDurationArg('"2h" or "1d"'))
+    .option('--limit <n>', 'at most this many (default 50)', '50')
+    .action(async (o: { service?: string; host?: string; since?: number; limit: string }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.service) q.set('service', o.service);
+      if (o.host) q.set('host', o.host);
+      if (o.since !== undefined) q.set('from', String(now() - o.since));
+      const r = await api('GET', `api/v1/changes?${q}`);
+      print(r, () =>
+        table(
+          (r.changes as any[]).map((c) => ({ at: String(c.at).replace(/\.\d{3}Z$/, 'Z'), kind: c.kind, service: c.service ?? '', host: c.host ?? '', version: c.version, source: c.source, description: String(c.description).split('\n')[0]!.slice(0, 80) })),
+          ['at', 'kind', 'service', 'host', 'version', 'source', 'description'],
+        ),
+      );
     });
   for (const [verb, done] of [
     ['ack', 'acknowledged'],

@@ -143,6 +143,41 @@ describe('root-cause analysis in central', () => {
     for (const q of queries) assert.ok(q.endMs <= inc.openedAtMs + cfg.after, `query to ${new Date(q.endMs).toISOString()} is past detection + after`);
   });
 
+  it('a deploy recorded through POST /api/v1/changes re-ranks the open incident: the changed service\'s probability rises, the evidence names the deploy', async () => {
+    const auth = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
+    type Cause = { service: string; probability: number; evidence: string[] };
+    const before = (await (await fetch(`${c.api}/api/v1/incidents/${incidentId}`, { headers: auth(reader) })).json()) as { rootCauses: Cause[] };
+    const p0 = before.rootCauses.find((x) => x.service === 'payment')!.probability;
+    // Changes that must not count: another service's, and payment's of three hours ago.
+    for (const body of [
+      { service: 'ledger', version: '9.9.9', at: new Date(faultMs - 60_000).toISOString() },
+      { service: 'payment', version: '0.0.1', at: new Date(faultMs - 3 * 3_600_000).toISOString() },
+      { service: 'payment', version: '2.3.1', description: 'connection pool 50 -> 5', id: 'pipeline-4711', at: new Date(faultMs - 60_000).toISOString() },
+    ]) {
+      const res = await fetch(`${c.api}/api/v1/changes`, { method: 'POST', headers: auth(writer), body: JSON.stringify(body) });
+      assert.equal(res.status, 201, await res.text());
+    }
+    // Without asking: the incident's analysis read payment, so recording its deploy re-ranks it.
+    let after: { rootCauses: Cause[] } = before;
+    await until(async () => {
+      after = (await (await fetch(`${c.api}/api/v1/incidents/${incidentId}`, { headers: auth(reader) })).json()) as { rootCauses: Cause[] };
+      return after.rootCauses[0]!.evidence.some((e) => e.includes('deploy'));
+    }, 'the incident re-ranked with the deploy', 30_000, 200);
+    const top = after.rootCauses[0]!;
+    assert.equal(top.service, 'payment');
+    assert.ok(top.probability > p0, `p ${top.probability} after the deploy vs ${p0} before`);
+    const why = top.evidence.join('\n');
+    assert.match(why, /prior: deploy at \S+ \(version 2\.3\.1; connection pool 50 -> 5; reported by writer\), 60 s before the onset/);
+    assert.doesNotMatch(why, /0\.0\.1|9\.9\.9/);
+    assert.ok(!after.rootCauses.some((x) => x.service === 'ledger' && x.evidence.join('\n').includes('deploy')), 'a change of a service that did not deviate is no evidence');
+    // On demand: analysed again and answered with what was stored.
+    const res = await fetch(`${c.api}/api/v1/incidents/${incidentId}/analyze`, { method: 'POST', headers: auth(writer), body: '{}' });
+    assert.equal(res.status, 200);
+    const again = (await res.json()) as { rootCauses: Cause[] };
+    assert.equal(again.rootCauses[0]!.service, 'payment');
+    assert.match(again.rootCauses[0]!.evidence.join('\n'), /prior: deploy at/);
+  });
+
   it('aligns replicas onto one grid and averages them', () => {
     const f = frameFromSeries(
       [

@@ -4,7 +4,8 @@
 // the incident's services (`hops`), their metrics and their hosts' from the MetricStore over
 // [detection - before, min(now, detection + after)), runs the engine with the incident's services
 // as the focus, and hands the ranked causes to the correlation stage, which stores them on the
-// incident and its timeline in order with the alert path.
+// incident and its timeline in order with the alert path. Recent deploys and configuration
+// changes of the analysed entities (POST /api/v1/changes) are the engine's change prior.
 //
 // Work is bounded: one analysis at a time, a capped queue of pending incidents (the oldest dropped
 // and counted), a capped number of series per analysis (the store refuses beyond it).
@@ -14,17 +15,20 @@ import type { BoundCounter } from '../../../shared-schemas/src/runtime/index.js'
 import type { CentralSettings, Component } from '../component.js';
 import type { IncidentChange, IncidentConsumer } from '../correlate/index.js';
 import { DEFAULT_ENTITY_LABELS, EntityGraph } from '../correlate/index.js';
+import type { ChangeEvent, ChangeFilter } from '../storage/index.js';
 import type { MetricStore, SeriesPoints } from '../storage/types.js';
 import type { TopologyStore } from '../topology/index.js';
 import type { RcaConfig } from './config.js';
 import { fromEntityGraph } from './datasets.js';
 import { analyze } from './engine.js';
 import { neighbourhood } from './frame.js';
-import type { RcaFrame, RcaResult, RcaSeries, RcaTopology } from './frame.js';
+import type { RcaChange, RcaFrame, RcaResult, RcaSeries, RcaTopology } from './frame.js';
 
 export const RCA_ACTOR = 'rca';
 const TICK_MS = 2000;
 const MAX_PENDING = 1000;
+/** Changes read per analysis (the latest). */
+const MAX_CHANGES = 1000;
 
 export interface RootCauseSink {
   /** Stores root causes on an incident (the correlation stage: in order with the alert path). */
@@ -35,6 +39,8 @@ export interface RcaStageDeps {
   metrics: MetricStore;
   topology?: TopologyStore;
   incidents: { get(tenant: string, id: string): Promise<Incident | undefined> };
+  /** Deploys and configuration changes (POST /api/v1/changes): the prior for a changed entity. */
+  changes?: { list(tenant: string, filter: ChangeFilter): Promise<ChangeEvent[]> };
   sink: RootCauseSink;
 }
 
@@ -49,6 +55,10 @@ export interface RcaRun {
   causes: RootCause[];
   series: number;
   entities: number;
+  /** The entities read (services and hosts). */
+  analysed: ReadonlySet<string>;
+  /** Ids of the recorded changes handed to the engine. */
+  changes: string[];
 }
 
 /** Causes as stored on the incident (the top `max` of the ranking). */
@@ -115,8 +125,8 @@ export function frameFromSeries(series: readonly SeriesPoints[], startMs: number
 
 export class RcaStage implements IncidentConsumer, Component {
   private readonly pending = new Map<string, Pending>();
-  /** Per incident: when it was last analysed, and the ranking it stored then. */
-  private readonly done = new Map<string, { atMs: number; top: string }>();
+  /** Per incident: when it was last analysed, what it stored then (ranking and changes read), the entities it read. */
+  private readonly done = new Map<string, { atMs: number; top: string; entities: ReadonlySet<string> }>();
   private readonly serial = new Serial();
   private stopTicks: (() => void) | undefined;
   private closed = false;
@@ -197,10 +207,23 @@ export class RcaStage implements IncidentConsumer, Component {
 
   /** Analyses an incident now and stores the causes (the on-demand path: POST /api/v1/incidents/{id}/analyze). */
   analyseNow(tenant: string, id: string): Promise<{ incident: Incident | undefined; run: RcaRun | undefined }> {
-    return this.serial.run(() => this.analyseAndStore(tenant, id));
+    return this.serial.run(() => this.analyseAndStore(tenant, id, true));
   }
 
-  private async analyseAndStore(tenant: string, id: string): Promise<{ incident: Incident | undefined; run: RcaRun | undefined }> {
+  /**
+   * A deploy or configuration change of `entity` was recorded (POST /api/v1/changes): the open
+   * incidents whose analysis read that entity are analysed again (a pipeline may report late).
+   */
+  changeRecorded(tenant: string, entity: string): void {
+    if (!this.config.enabled || this.closed) return;
+    const now = this.settings.clock.now();
+    for (const [key, d] of this.done) {
+      if (!key.startsWith(`${tenant}\u0000`) || !d.entities.has(entity)) continue;
+      this.schedule({ tenant, id: key.slice(tenant.length + 1), dueMs: now });
+    }
+  }
+
+  private async analyseAndStore(tenant: string, id: string, force = false): Promise<{ incident: Incident | undefined; run: RcaRun | undefined }> {
     const inc = await this.deps.incidents.get(tenant, id);
     if (!inc) return { incident: undefined, run: undefined };
     const now = this.settings.clock.now();
@@ -209,19 +232,21 @@ export class RcaStage implements IncidentConsumer, Component {
     const complete = now >= inc.openedAtMs + this.config.after;
     if (!run) {
       this.m.runs.inc(1, { result: 'no_data' });
-      this.done.set(key, { atMs: now, top: '' });
+      this.done.set(key, { atMs: now, top: '', entities: new Set() });
       if (!complete && inc.status !== 'resolved') this.schedule({ tenant, id, dueMs: now + this.config.rerun_interval });
       return { incident: inc, run: undefined };
     }
     this.m.runs.inc(1, { result: 'ranked' });
-    const top = run.causes.map((c) => `${c.service}/${c.metric}`).join(',');
+    // What makes a new analysis worth storing (a timeline event, a notification): another
+    // ranking, or other changes read.
+    const top = `${run.causes.map((c) => `${c.service}/${c.metric}`).join(',')}|${run.changes.join(',')}`;
     const prev = this.done.get(key);
-    this.done.set(key, { atMs: now, top });
+    this.done.set(key, { atMs: now, top, entities: run.analysed });
     if (this.done.size > 10 * MAX_PENDING) this.done.delete(this.done.keys().next().value as string);
     // Once more when the window after detection is complete.
     if (!complete && inc.status !== 'resolved') this.schedule({ tenant, id, dueMs: inc.openedAtMs + this.config.after });
     let stored = inc;
-    if (!prev || prev.top !== top || inc.rootCauses.length === 0) {
+    if (force || !prev || prev.top !== top || inc.rootCauses.length === 0) {
       const first = run.causes[0];
       const text = first ? `root cause: ${first.service}${first.metric ? ` ${first.metric}` : ''} (p=${first.probability.toFixed(2)}, ${first.method}) of ${run.entities} entities, ${run.series} series` : 'root cause: none found';
       stored = (await this.deps.sink.attachRootCauses(tenant, id, run.causes, text)) ?? inc;
@@ -272,8 +297,22 @@ export class RcaStage implements IncidentConsumer, Component {
     if (found.length === 0) return undefined;
     const frame = frameFromSeries(found, startMs, endMs);
     if (frame.series.length === 0) return undefined;
-    const result = analyze({ frame, detectedAtMs, ...(topology ? { topology } : {}), ...(focus.length > 0 ? { focus } : {}) }, cfg);
+    const analysed = new Set([...entities, ...hosts]);
+    const recorded = await this.recentChanges(inc, [...analysed], startMs - cfg.change_window, endMs);
+    const changes: RcaChange[] = recorded.map((c) => ({ atMs: c.atMs, entity: c.entity, kind: c.kind, description: [c.version && `version ${c.version}`, c.description, `reported by ${c.source}`].filter(Boolean).join('; ') }));
+    const result = analyze({ frame, detectedAtMs, ...(topology ? { topology } : {}), ...(changes.length > 0 ? { changes } : {}), ...(focus.length > 0 ? { focus } : {}) }, cfg);
     if (result.causes.length === 0) return undefined;
-    return { result, causes: toRootCauses(result, cfg.max_causes, topology?.hosts ?? new Set()), series: frame.series.length, entities: new Set([...entities, ...hosts]).size };
+    return { result, causes: toRootCauses(result, cfg.max_causes, topology?.hosts ?? new Set()), series: frame.series.length, entities: analysed.size, analysed, changes: recorded.map((c) => c.id).sort() };
+  }
+
+  /** The analysed entities' recorded changes in [fromMs, toMs); none (logged) when the store fails. */
+  private async recentChanges(inc: Incident, entities: readonly string[], fromMs: number, toMs: number): Promise<ChangeEvent[]> {
+    if (!this.deps.changes || entities.length === 0) return [];
+    try {
+      return await this.deps.changes.list(inc.tenant, { entities, fromMs: Math.max(0, fromMs), toMs, limit: MAX_CHANGES });
+    } catch (err) {
+      this.settings.logger.warn({ incident: inc.id, err: (err as Error).message }, 'change log unavailable: analysing without recent changes');
+      return [];
+    }
   }
 }

@@ -1,6 +1,7 @@
 // Storage housekeeping on a timer: metric rollups (1m/5m) and retention, log retention,
-// resolved-incident retention. One run at a time; a failing run is logged and counted and the
-// next tick tries again (the stores' work is idempotent).
+// resolved-incident retention, change-event retention (as long as incidents). One run at a
+// time; a failing run is logged and counted and the next tick tries again (the stores' work is
+// idempotent).
 import type { BoundCounter } from '../../../shared-schemas/src/runtime/index.js';
 import type { CentralSettings, Component } from '../component.js';
 import type { SqliteStores } from '../storage/index.js';
@@ -21,7 +22,7 @@ export class Compactor implements Component {
   constructor(
     private readonly settings: CentralSettings,
     private readonly config: CompactorConfig,
-    private readonly stores: Pick<SqliteStores, 'metrics' | 'logs' | 'incidents'>,
+    private readonly stores: Pick<SqliteStores, 'metrics' | 'logs' | 'incidents' | 'changes'>,
   ) {
     const m = settings.metrics;
     this.runs = m.counter('aiops_central_compactions_total', 'Storage housekeeping runs completed.');
@@ -51,6 +52,7 @@ export class Compactor implements Component {
       this.rows.inc(c.deleted, { kind: 'metrics_deleted' });
       this.rows.inc(await this.stores.logs.prune(now - this.config.logRetentionMs), { kind: 'logs_deleted' });
       this.rows.inc(await this.stores.incidents.pruneResolved(now - this.config.incidentRetentionMs), { kind: 'incidents_deleted' });
+      this.rows.inc(await this.stores.changes.prune(now - this.config.incidentRetentionMs), { kind: 'changes_deleted' });
       this.runs.inc();
     } catch (err) {
       this.failures.inc();

@@ -22,6 +22,7 @@ import { registerAgentRoutes } from '../api/agents.js';
 import { registerModelRoutes } from '../api/models.js';
 import { registerGraphqlRoutes } from '../api/graphql.js';
 import { registerSilenceRoutes } from '../api/silences.js';
+import { registerChangeRoutes } from '../api/changes.js';
 import { registerTraceRoutes } from '../api/traces.js';
 import type { GraphQLSchema } from 'graphql/index.js';
 import { embeddedTopologySchema, neo4jTopologySchema } from '../topology/graphql.js';
@@ -173,7 +174,7 @@ export class CentralService {
       });
       this.correlation = new CorrelationStage(settings('alerts/correlation'), config.correlation, { alerts: s.alerts, incidents: s.incidents, topology: this.topology, next: notifiers }, [config.tenant]);
       this.add('alerts/correlation', this.correlation);
-      this.rca = new RcaStage(settings('incidents/rca'), config.rca, { metrics: s.metrics, topology: this.topology, incidents: s.incidents, sink: this.correlation });
+      this.rca = new RcaStage(settings('incidents/rca'), config.rca, { metrics: s.metrics, topology: this.topology, incidents: s.incidents, changes: s.changes, sink: this.correlation });
       this.add('incidents/rca', this.rca);
       this.correlation.addNext(this.rca);
       this.mute = new MuteStage(settings('alerts/mute'), config.inhibit_rules, { silences: s.silences, next: this.correlation });
@@ -245,6 +246,8 @@ export class CentralService {
         registerIncidentRoutes(this.gateway, { incidents: s.incidents, alerts: s.alerts, actions: this.correlation, ...(config.rca.enabled ? { analysis: this.rca } : {}) });
         const mute = this.mute;
         registerSilenceRoutes(this.gateway, { silences: s.silences, changed: (t) => mute.silencesChanged(t) });
+        const rca = this.rca;
+        registerChangeRoutes(this.gateway, { changes: s.changes, recorded: (t, entity) => rca.changeRecorded(t, entity) });
         const server = this.modelServer;
         registerModelRoutes(this.gateway, { registry: this.models, ...(server ? { serving: () => server.status() } : {}) });
         const topology = this.topology;

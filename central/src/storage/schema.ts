@@ -339,6 +339,27 @@ CREATE TABLE silences (
 CREATE INDEX silences_by_end ON silences (tenant, ends_at_ms);
 `;
 
+// Changes (deploys, rollbacks, configuration changes) reported by CI/CD and operators: the RCA
+// engine's prior for a cause. `id` is the reporter's idempotency key (a resent event is stored
+// once); `entity` is a service or a host name.
+const CHANGES = `
+CREATE TABLE change_events (
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  entity_kind TEXT NOT NULL CHECK (entity_kind IN ('service', 'host')),
+  kind TEXT NOT NULL,
+  description TEXT NOT NULL,
+  version TEXT NOT NULL,
+  source TEXT NOT NULL,
+  recorded_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE INDEX change_events_by_time ON change_events (tenant, at_ms);
+CREATE INDEX change_events_by_entity ON change_events (tenant, entity, at_ms);
+`;
+
 const TOPOLOGY = `
 CREATE TABLE topology_nodes (
   tenant TEXT NOT NULL,
@@ -378,4 +399,5 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 9, name: 'topology: declared and discovered nodes and edges', up: TOPOLOGY },
   { id: 10, name: 'incidents: timeline events', up: INCIDENT_TIMELINE },
   { id: 11, name: 'alerts: silences', up: SILENCES },
+  { id: 12, name: 'changes: deploys and configuration changes', up: CHANGES },
 ]);

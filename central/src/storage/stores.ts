@@ -8,6 +8,7 @@ import { SqliteIncidentStore } from './incident-store.js';
 import { SqliteConfigStore } from './config-store.js';
 import { SqliteLogStore } from './log-store.js';
 import { SqliteSilenceStore } from './silence-store.js';
+import { SqliteChangeStore } from './change-store.js';
 import { SqliteMetricStore } from './metric-store.js';
 import type { SqliteMetricStoreOptions } from './metric-store.js';
 
@@ -22,6 +23,8 @@ export interface SqliteStores {
   readonly configs: SqliteConfigStore;
   readonly logs: SqliteLogStore;
   readonly silences: SqliteSilenceStore;
+  /** Deploys and configuration changes (the RCA engine's prior). */
+  readonly changes: SqliteChangeStore;
   /** Waits for a running compaction to stop, then closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -49,6 +52,7 @@ export function openSqliteStores(path: string, opts: OpenSqliteStoresOptions): S
       configs: new SqliteConfigStore(db),
       logs: new SqliteLogStore(db, { now: opts.now }),
       silences: new SqliteSilenceStore(db),
+      changes: new SqliteChangeStore(db),
       async close() {
         await metrics.close();
         db.close();
