@@ -33,6 +33,11 @@ export const rcaConfigSchema = z
         fdr: z.number().min(0.0001).max(0.5).default(0.05),
         /** Pairs tested per analysis at most (strongest deviations first). */
         max_pairs: z.number().int().min(0).max(10_000).default(300),
+        /**
+         * Rows after the earlier onset a pair needs before its tests may prune an edge or orient
+         * one against the topology (below it they only confirm: too few rows, too little power).
+         */
+        min_rows: z.number().int().min(8).max(10_000).default(20),
       })
       .strict()
       .prefault({}),

@@ -2,13 +2,15 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { rcaConfig } from './config.js';
 import { analyze } from './engine.js';
-import type { RcaCase, RcaSeries } from './frame.js';
+import { mulberry32 } from '../../../shared-schemas/src/runtime/index.js';
+import type { RcaCase, RcaSeries, RcaTopology } from './frame.js';
 import { rankCauses } from './methods.js';
 import { CHAIN, chainSeries, chainTopology, STEP_MS, synthCase, T0 } from './testdata/synth.js';
 
 const ROWS = 240; // 40 minutes of 10-second rows
 const ONSET = 200; // the fault's row
-const cfg = rcaConfig({ before: 1_800_000, after: 300_000 });
+const CFG_IN = { before: 1_800_000, after: 300_000 };
+const cfg = rcaConfig(CFG_IN);
 
 /** A step up of `size` from the row `hops` after the onset (one row per hop). */
 const step = (size: number, hops = 0) => [{ from: ONSET + hops, add: () => size }];
@@ -82,6 +84,57 @@ describe('rca engine', () => {
     assert.match(r.causes.find((x) => x.entity === 'batch')!.evidence.join('\n'), /no chain of deviating dependencies/);
     // Without a focus the unrelated, larger deviation wins.
     assert.equal(analyze({ ...c, focus: [] }, cfg).causes[0]!.entity, 'batch');
+  });
+
+  describe('the causal DAG: Granger tests prune and orient the topology\'s edges where they have power', () => {
+    // A fault whose fluctuations travel: each affected service repeats its driver's wiggle one
+    // row later (what real propagation looks like, and what Granger tests see).
+    const rnd = mulberry32(5);
+    const w = Array.from({ length: ROWS }, () => rnd() - 0.5);
+    const travel = (size: number, lag: number, amp = 0.03) => [{ from: ONSET + lag, add: (k: number) => size + amp * w[k]! }];
+    /** payment drives checkout (one row later), which drives frontend. */
+    const paymentFault = chainSeries((e, m) => (m !== 'latency-95' ? undefined : e === 'payment' ? travel(0.1, 0) : e === 'checkout' ? travel(0.12, 1) : e === 'frontend' ? travel(0.15, 2) : undefined));
+    /** The declared topology with the checkout-payment edge backwards (payment said to call checkout). */
+    const backwards = (): RcaTopology => ({
+      dependsOn: new Map([
+        ['frontend', ['checkout', 'host-1']],
+        ['payment', ['checkout', 'db', 'host-1']],
+        ['checkout', ['host-1']],
+        ['db', ['host-1']],
+      ]),
+      hosts: new Set(['host-1']),
+    });
+
+    it('orients an edge declared backwards: the service the data show moving first is the cause, the evidence says why', () => {
+      const c: RcaCase = { ...synthCase(ROWS, ONSET, paymentFault, backwards()), focus: ['frontend'] };
+      const r = analyze(c, cfg);
+      assert.equal(r.causes[0]!.entity, 'payment');
+      const checkout = r.causes.find((x) => x.entity === 'checkout')!.evidence.join('\n');
+      assert.match(checkout, /explained in part by payment latency-95, which deviated from \S+ \(Granger p=/);
+      assert.match(checkout, /the Granger tests orient the topology edge between checkout and payment from payment to checkout/);
+      assert.match(r.causes[0]!.evidence.join('\n'), /reached from frontend -> checkout -> payment/, 'the oriented edge joins the chain from the focus');
+      // The topology alone blames checkout (it has no dependency that moved first) ...
+      assert.equal(analyze(c, rcaConfig({ ...CFG_IN, granger: { enabled: false } })).causes[0]!.entity, 'checkout');
+      // ... and so do the tests when they lack the rows to overrule it.
+      assert.equal(analyze(c, rcaConfig({ ...CFG_IN, granger: { min_rows: 10_000 } })).causes[0]!.entity, 'checkout');
+    });
+
+    it('prunes a candidate edge the data run the other way: a dependency that moved with the service but follows it', () => {
+      // checkout drives payment: both step at the fault's row, payment repeats checkout's wiggle a row later.
+      const spec = chainSeries((e, m) => (m !== 'latency-95' ? undefined : e === 'checkout' ? travel(0.2, 0) : e === 'payment' ? [{ from: ONSET, add: (k: number) => 0.1 + 0.03 * (k > 0 ? w[k - 1]! : 0) }] : e === 'frontend' ? travel(0.25, 1) : undefined));
+      const c = synthCase(ROWS, ONSET, spec, chainTopology());
+      const r = analyze(c, cfg);
+      assert.equal(r.causes[0]!.entity, 'checkout');
+      assert.match(r.causes[0]!.evidence.join('\n'), /not explained by payment latency-95: the Granger tests run from checkout to payment \(p=[^)]+\), not back/);
+      // Without the tests, payment (a dependency that moved no later) explains checkout away.
+      assert.equal(analyze(c, rcaConfig({ ...CFG_IN, granger: { enabled: false } })).causes[0]!.entity, 'payment');
+    });
+
+    it('a correct topology is left as it is', () => {
+      const r = analyze(synthCase(ROWS, ONSET, paymentFault, chainTopology()), cfg);
+      assert.equal(r.causes[0]!.entity, 'payment');
+      assert.doesNotMatch(r.causes.flatMap((x) => x.evidence).join('\n'), /orient the topology edge|not explained by/);
+    });
   });
 
   it('a deviation already present where the onset search begins is a standing condition', () => {

@@ -11,9 +11,11 @@
 //    resource use is explained by its own load; a host's by the services running on it. What is
 //    left unexplained is where the trouble starts. Explained deviations keep `explained_weight`
 //    of their score, so symptoms still rank after the causes.
-// 3. Granger causality on the dependency edges whose both ends deviate (first differences,
-//    lag by BIC, Benjamini-Hochberg over the tests): a significant dependency -> dependent test
-//    makes an explanation certain, a missing one leaves it at the onset evidence alone.
+// 3. The causal DAG, pruned and oriented by Granger tests (first differences, lag by BIC,
+//    Benjamini-Hochberg over all tests of the analysis): a significant dependency -> dependent
+//    test makes an explanation certain; where a pair has the rows for power, an explanation the
+//    data run only the other way is pruned, and same-class deviations at both ends of a topology
+//    edge the class rules leave unexplained are oriented by one-way tests (a backwards edge).
 // 4. A posterior over the candidates: priors from the topology (entities more of the anomalous
 //    ones depend on) and from recent changes (deploys, config changes shortly before the onset),
 //    likelihood from the unexplained deviation.
@@ -57,7 +59,12 @@ interface Explanation {
   by: SeriesProfile;
   strength: number;
   granger: number | null;
+  /** An edge the Granger tests oriented against what the topology and the metric class allow. */
+  oriented: boolean;
 }
+
+/** Metric classes whose deviations at both ends of a topology edge the Granger tests may orient. */
+const ORIENTABLE: ReadonlySet<MetricClass> = new Set(['latency', 'errors', 'load']);
 
 /**
  * Scaled deviations grow logarithmically past this: a near-constant baseline makes any change
@@ -233,20 +240,47 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     return out;
   };
 
-  // Granger tests on the candidate explanations (dependency series -> dependent series).
-  const pairs: Array<{ p: SeriesProfile; q: SeriesProfile }> = [];
+  // The causal DAG: candidate explanations are topology edges oriented by how each metric class
+  // travels; Granger tests (one family, Benjamini-Hochberg) weigh them. Every candidate q -> p is
+  // tested (a significant test makes the explanation certain). Where a test has power (enough
+  // rows after the onsets), the reverse is tested too - a candidate edge the data run the other
+  // way is pruned - and so are the same-class deviations at both ends of a topology edge that the
+  // class rules leave unexplained: a significant one-way test orients that edge (the declared
+  // direction can be wrong).
   const cands = new Map<SeriesProfile, SeriesProfile[]>();
-  for (const p of anomalous) {
-    const qs = candidatesFor(p);
-    cands.set(p, qs);
-    for (const q of qs) if (!q.dark && !p.dark) pairs.push({ p, q });
+  for (const p of anomalous) cands.set(p, candidatesFor(p));
+  const key = (q: SeriesProfile, p: SeriesProfile): string => `${q.index}>${p.index}`;
+  const powered = (p: SeriesProfile, q: SeriesProfile): boolean => P.to - Math.max(P.from, Math.min(onsetOf(p), onsetOf(q))) >= cfg.granger.min_rows;
+  const forward: Array<{ q: SeriesProfile; p: SeriesProfile }> = [];
+  const extra: Array<{ q: SeriesProfile; p: SeriesProfile }> = [];
+  const queued = new Set<string>();
+  const queue = (list: typeof forward, q: SeriesProfile, p: SeriesProfile): void => {
+    const k = key(q, p);
+    if (q.dark || p.dark || queued.has(k)) return;
+    queued.add(k);
+    list.push({ q, p });
+  };
+  for (const p of anomalous) for (const q of cands.get(p)!) queue(forward, q, p);
+  for (const p of anomalous) for (const q of cands.get(p)!) if (q.entity !== p.entity && powered(p, q)) queue(extra, p, q);
+  // Same-class deviations at both ends of a service-to-service edge.
+  const linked: Array<[SeriesProfile, SeriesProfile]> = [];
+  for (const [a, deps] of topo.dependsOn) {
+    if (topo.hosts.has(a)) continue;
+    for (const b of deps) {
+      if (b === a || topo.hosts.has(b)) continue;
+      for (const p of byEntity.get(a) ?? []) for (const q of byEntity.get(b) ?? []) {
+        if (p.cls !== q.cls || !ORIENTABLE.has(p.cls) || p.dark || q.dark || !powered(p, q)) continue;
+        linked.push([p, q]);
+        queue(extra, q, p);
+        queue(extra, p, q);
+      }
+    }
   }
   const pValue = new Map<string, number>();
   const significant = new Set<string>();
-  const key = (q: SeriesProfile, p: SeriesProfile): string => `${q.index}>${p.index}`;
-  if (cfg.granger.enabled && cfg.granger.max_pairs > 0 && pairs.length > 0) {
-    pairs.sort((a, b) => b.p.score + b.q.score - (a.p.score + a.q.score));
-    const tested = pairs.slice(0, cfg.granger.max_pairs);
+  if (cfg.granger.enabled && cfg.granger.max_pairs > 0 && forward.length > 0) {
+    const strongest = (a: { q: SeriesProfile; p: SeriesProfile }, b: { q: SeriesProfile; p: SeriesProfile }): number => b.p.score + b.q.score - (a.p.score + a.q.score);
+    const tested = [...forward.sort(strongest), ...extra.sort(strongest)].slice(0, cfg.granger.max_pairs);
     const diffs = new Map<number, Float64Array>();
     const diffOf = (s: SeriesProfile): Float64Array => {
       let d = diffs.get(s.index);
@@ -258,7 +292,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     };
     const ps: number[] = [];
     const keys: string[] = [];
-    for (const { p, q } of tested) {
+    for (const { q, p } of tested) {
       const g = grangerTest(diffOf(q), diffOf(p), cfg.granger.max_lag);
       if (!g) continue;
       ps.push(g.pValue);
@@ -268,6 +302,30 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     benjaminiHochberg(ps, cfg.granger.fdr).forEach((ok, i) => {
       if (ok) significant.add(keys[i]!);
     });
+  }
+  // One way only: q -> p significant, p -> q tested and not.
+  const oneWay = (q: SeriesProfile, p: SeriesProfile): boolean => significant.has(key(q, p)) && pValue.has(key(p, q)) && !significant.has(key(p, q));
+  const pruned = new Map<SeriesProfile, Array<{ q: SeriesProfile; pValue: number }>>();
+  for (const p of anomalous) {
+    const qs = cands.get(p)!;
+    const keep = qs.filter((q) => q.entity === p.entity || !oneWay(p, q));
+    if (keep.length === qs.length) continue;
+    cands.set(p, keep);
+    pruned.set(p, qs.filter((q) => !keep.includes(q)).map((q) => ({ q, pValue: pValue.get(key(p, q))! })));
+  }
+  const oriented = new Set<string>();
+  /** Entities an oriented edge makes a dependency of another (for the chains from the focus). */
+  const orientedDeps = new Map<string, string[]>();
+  for (const [x, y] of linked) {
+    for (const [p, q] of [[x, y], [y, x]] as const) {
+      // Against the declared direction the cause must also have moved strictly first.
+      if (cands.get(p)!.includes(q) || !oneWay(q, p) || onsetOf(q) >= onsetOf(p)) continue;
+      cands.get(p)!.push(q);
+      oriented.add(key(q, p));
+      const l = orientedDeps.get(p.entity);
+      if (!l) orientedDeps.set(p.entity, [q.entity]);
+      else if (!l.includes(q.entity)) l.push(q.entity);
+    }
   }
 
   const explanations = new Map<SeriesProfile, Explanation | null>();
@@ -279,7 +337,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
       // the entity's own resource: different units, no attenuation to compare).
       const magnitude = q.dark || q.entity === p.entity || q.score >= 10 * cfg.min_score ? 1 : Math.min(1, q.score / (0.3 * p.score));
       const strength = (g ? 1 : 0.8) * magnitude;
-      if (!best || strength > best.strength) best = { by: q, strength, granger: pValue.get(key(q, p)) ?? null };
+      if (!best || strength > best.strength) best = { by: q, strength, granger: pValue.get(key(q, p)) ?? null, oriented: oriented.has(key(q, p)) };
     }
     explanations.set(p, best);
   }
@@ -349,7 +407,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     for (let q = 0; q < queue.length; q++) {
       const n = queue[q]!;
       if (q >= c.focus.length && topo.hosts.has(n)) continue;
-      for (const m of topo.dependsOn.get(n) ?? []) {
+      for (const m of [...(topo.dependsOn.get(n) ?? []), ...(orientedDeps.get(n) ?? [])]) {
         if (via.has(m) || !byEntity.has(m)) continue;
         via.set(m, n);
         queue.push(m);
@@ -424,10 +482,12 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     if (ex) {
       const qt = timeOf(onsetOf(ex.by));
       evidence.push(`explained in part by ${ex.by.entity} ${ex.by.metric}, which deviated ${qt !== null ? `from ${ISO(qt)}` : 'first'}${ex.granger !== null ? ` (Granger p=${fmt(ex.granger)})` : ''}`);
+      if (ex.oriented) evidence.push(`the Granger tests orient the topology edge between ${p.entity} and ${ex.by.entity} from ${ex.by.entity} to ${p.entity} (one way only), which the declared direction does not`);
     } else if (p.score >= cfg.min_score) {
       const deps = topo.dependsOn.get(p.entity) ?? [];
       if (deps.length > 0 && (p.cls === 'latency' || p.cls === 'errors')) evidence.push(`none of its ${deps.length} dependencies (${deps.slice(0, 5).join(', ')}${deps.length > 5 ? ', ...' : ''}) deviated earlier`);
     }
+    for (const x of pruned.get(p) ?? []) evidence.push(`not explained by ${x.q.entity} ${x.q.metric}: the Granger tests run from ${p.entity} to ${x.q.entity} (p=${fmt(x.pValue)}), not back`);
     // Whom it explains (symptoms downstream of this cause).
     const explained: string[] = [];
     for (const [q, e] of explanations) {

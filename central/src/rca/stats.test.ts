@@ -66,6 +66,21 @@ describe('rca statistics', () => {
     assert.equal(grangerTest(x.subarray(0, 10), y.subarray(0, 10), 4), null, 'too few rows');
   });
 
+  it('Granger: a delayed copy does not cause its source (the restricted model keeps every own lag)', () => {
+    // Differenced noise (what the engine tests): y is x one row later plus a little noise. With
+    // only l own lags in the restricted model, y's lag l (= x's lag l + 1) would look like a cause.
+    const n = 300;
+    const level = noise(4, n + 1);
+    const x = new Float64Array(n);
+    for (let t = 0; t < n; t++) x[t] = level[t + 1]! - level[t]!;
+    const e = noise(5, n);
+    const y = new Float64Array(n);
+    for (let t = 1; t < n; t++) y[t] = x[t - 1]! + 0.2 * e[t]!;
+    assert.ok(grangerTest(x, y, 3)!.pValue < 1e-6, 'x -> y');
+    const back = grangerTest(y, x, 3)!;
+    assert.ok(back.pValue > 0.05, `y -> x p=${back.pValue}`);
+  });
+
   it('Benjamini-Hochberg keeps the discoveries under the step-up line', () => {
     assert.deepEqual(benjaminiHochberg([0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205], 0.05), [true, true, false, false, false, false, false, false]);
     assert.deepEqual(benjaminiHochberg([0.01, 0.02, 0.03], 0.05), [true, true, true]);

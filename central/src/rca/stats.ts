@@ -173,39 +173,42 @@ function lagged(x: Float64Array, lag: number, maxLag: number): Float64Array {
 }
 
 export interface GrangerResult {
-  /** The lag chosen by BIC on the restricted (own-history) model, 1..maxLag. */
+  /** The lags of x chosen by BIC on the unrestricted model, 1..maxLag. */
   lag: number;
   f: number;
   pValue: number;
 }
 
 /**
- * Does x Granger-cause y? Compares y's regression on its own `lag` past values with the one
- * that adds x's past values: F = ((RSS_r - RSS_u) / lag) / (RSS_u / (n - 2 lag - 1)). The lag is
- * chosen by BIC of the unrestricted model over 1..maxLag (fixed sample: the first maxLag rows are
- * dropped for every candidate). Null when there are too few rows for the test.
+ * Does x Granger-cause y? Compares y's regression on its own past (2 maxLag values) with the one
+ * that adds x's last `lag` values: F = ((RSS_r - RSS_u) / lag) / (RSS_u / (n - 2 maxLag - lag -
+ * 1)). The lag is chosen by BIC of the unrestricted model over 1..maxLag (fixed sample: the
+ * first 2 maxLag rows are dropped for every candidate). Why 2 maxLag own lags: when y is x
+ * delayed by d rows, y's lag l is x's lag l + d; with fewer own lags the test would credit y
+ * with x's own older past and find a reverse direction that is not there - likely on first
+ * differences of noisy levels (non-invertible, so older lags keep predicting). Null when there
+ * are too few rows for the test.
  */
 export function grangerTest(x: Float64Array, y: Float64Array, maxLag: number): GrangerResult | null {
-  const n = y.length - maxLag;
-  if (maxLag < 1 || n < 4 * maxLag + 8) return null;
-  const target = lagged(y, 0, maxLag);
+  const own = 2 * maxLag;
+  const n = y.length - own;
+  if (maxLag < 1 || n < 4 * own + 8) return null;
+  const target = lagged(y, 0, own);
   const yl: Float64Array[] = [];
   const xl: Float64Array[] = [];
-  for (let l = 1; l <= maxLag; l++) {
-    yl.push(lagged(y, l, maxLag));
-    xl.push(lagged(x, l, maxLag));
-  }
+  for (let l = 1; l <= own; l++) yl.push(lagged(y, l, own));
+  for (let l = 1; l <= maxLag; l++) xl.push(lagged(x, l, own));
   let best: { lag: number; bic: number; rssU: number } | null = null;
   for (let l = 1; l <= maxLag; l++) {
-    const rssU = olsRss(target, [...yl.slice(0, l), ...xl.slice(0, l)]);
-    const k = 2 * l + 1;
+    const rssU = olsRss(target, [...yl, ...xl.slice(0, l)]);
+    const k = own + l + 1;
     const bic = n * Math.log(Math.max(rssU, 1e-300) / n) + k * Math.log(n);
     if (best === null || bic < best.bic) best = { lag: l, bic, rssU };
   }
   const lag = best!.lag;
-  const rssR = olsRss(target, yl.slice(0, lag));
+  const rssR = olsRss(target, yl);
   const rssU = best!.rssU;
-  const d2 = n - 2 * lag - 1;
+  const d2 = n - own - lag - 1;
   if (rssU <= 1e-12 * Math.max(rssR, 1e-300)) return { lag, f: Infinity, pValue: rssR > rssU ? 0 : 1 };
   const f = (Math.max(0, rssR - rssU) / lag) / (rssU / d2);
   return { lag, f, pValue: fSurvival(f, lag, d2) };
