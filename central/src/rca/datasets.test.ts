@@ -63,6 +63,7 @@ describe('PetShop layout', () => {
   it('reads the graph, the normal run and the issues of a scenario folder', () => {
     const s = readPetshopScenario(MINI);
     assert.deepEqual(s.topology.dependsOn.get('site'), ['search']);
+    assert.deepEqual([...(s.topology.observed ?? [])], [], 'no X-Ray remote node here');
     assert.deepEqual([...dependencyClosure(s.topology, 'site')].sort(), ['db', 'search', 'site']);
     assert.equal(s.issues.length, 1);
     const issue = s.issues[0]!;
@@ -85,6 +86,9 @@ describe('PetShop layout', () => {
     for (const name of ['low_traffic', 'high_traffic', 'temporal_traffic1', 'temporal_traffic2']) {
       const s = readPetshopScenario(join(PETSHOP, name));
       assert.ok(s.issues.length >= 8, `${name}: ${s.issues.length} issues`);
+      // X-Ray's remote nodes are seen only through their callers.
+      assert.ok(s.topology.observed?.has('servi-searc.us-west-2.elb.amazonaws.com_remote'));
+      assert.ok(!s.topology.observed?.has('PetSearch_AWS::ECS::Fargate'));
       let top3 = 0;
       for (const issue of s.issues) {
         const { rank } = rankPetshopIssue('ours', s, issue, rcaConfig());

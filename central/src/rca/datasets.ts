@@ -206,7 +206,10 @@ function parseGraphCsv(file: string): { topology: RcaTopology; names: Set<string
       }
     });
   });
-  return { topology: { dependsOn, hosts: new Set() }, names };
+  // X-Ray's remote nodes (name suffix "_remote") are the callers' view of calls to endpoints
+  // that are not instrumented (load balancers, external APIs).
+  const observed = new Set([...names].filter((n) => n.endsWith('_remote')));
+  return { topology: { dependsOn, hosts: new Set(), observed }, names };
 }
 
 export function readPetshopScenario(dir: string): PetshopScenario {

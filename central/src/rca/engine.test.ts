@@ -141,7 +141,33 @@ describe('rca engine', () => {
     const spec = chainSeries((e, m) => (e === 'payment' && m === 'latency-95' ? step(0.1) : e === 'db' && m === 'latency-95' ? [{ from: 150, add: () => 0.3 }] : undefined));
     const r = analyze(synthCase(ROWS, ONSET, spec, { dependsOn: new Map(), hosts: new Set() }), cfg);
     assert.equal(r.causes[0]!.entity, 'payment');
-    assert.match(r.causes.find((x) => x.entity === 'db')!.evidence.join('\n'), /standing condition/);
+    assert.match(r.causes.find((x) => x.entity === 'db')!.evidence.join('\n'), /standing condition that did not change during the incident/);
+  });
+
+  it('a standing condition that did not change is outranked by anything that moved at the onset, however large it is', () => {
+    // db has been 50 interquartile ranges off since before the onset search; payment moves a little at the onset.
+    const standing = [{ from: 150, add: () => 2 }];
+    const spec = chainSeries((e, m) => (e === 'payment' && m === 'latency-95' ? step(0.02) : e === 'db' && m === 'latency-95' ? standing : undefined));
+    const flat = analyze(synthCase(ROWS, ONSET, spec, { dependsOn: new Map(), hosts: new Set() }), cfg);
+    assert.equal(flat.causes[0]!.entity, 'payment');
+    // The same condition growing during the incident is evidence again (discounted as standing, not capped).
+    const growing = chainSeries((e, m) => (e === 'payment' && m === 'latency-95' ? step(0.02) : e === 'db' && m === 'latency-95' ? [...standing, { from: ONSET, add: () => 2 }] : undefined));
+    const r = analyze(synthCase(ROWS, ONSET, growing, { dependsOn: new Map(), hosts: new Set() }), cfg);
+    assert.equal(r.causes[0]!.entity, 'db');
+    assert.doesNotMatch(r.causes[0]!.evidence.join('\n'), /did not change/);
+  });
+
+  it('an endpoint seen only through its callers (a load balancer\'s client-side view) is explained by the instrumented service that moved with it', () => {
+    // frontend calls the search load balancer and search; no edge links the two. The balancer's
+    // view moves more than search's own latency.
+    const spec = chainSeries((e, m) => (m === 'latency-95' && e === 'checkout' ? step(0.1) : m === 'latency-95' && e === 'frontend' ? step(0.1, 1) : undefined));
+    spec.push({ entity: 'lb_remote', metric: 'latency-95', base: 0.05, noise: 0.05, shifts: step(0.3) });
+    const topology: RcaTopology = { ...chainTopology(), dependsOn: new Map([...chainTopology().dependsOn, ['frontend', ['checkout', 'lb_remote', 'host-1']]]) };
+    const c: RcaCase = { ...synthCase(ROWS, ONSET, spec, topology), focus: ['frontend'] };
+    assert.equal(analyze(c, cfg).causes[0]!.entity, 'lb_remote', 'as an instrumented service, the larger deviation wins');
+    const r = analyze({ ...c, topology: { ...topology, observed: new Set(['lb_remote']) } }, cfg);
+    assert.equal(r.causes[0]!.entity, 'checkout');
+    assert.match(r.causes.find((x) => x.entity === 'lb_remote')!.evidence.join('\n'), /explained in part by checkout latency-95/);
   });
 
   it('never reads a value at or after detection + after (no peeking), whatever the frame holds', () => {

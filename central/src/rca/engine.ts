@@ -7,10 +7,13 @@
 //    spike does not count), its onset the first sustained crossing of `onset_score`.
 // 2. Explaining away along the topology, by onset order. An anomaly that travels from a
 //    dependency to its dependents (latency, errors) is explained when a dependency, or the
-//    entity's own saturated resource, deviated no later; load travels the other way (a caller's traffic is its callees' load); a service's
-//    resource use is explained by its own load; a host's by the services running on it. What is
-//    left unexplained is where the trouble starts. Explained deviations keep `explained_weight`
-//    of their score, so symptoms still rank after the causes.
+//    entity's own saturated resource, deviated no later; load travels the other way (a caller's
+//    traffic is its callees' load); a service's resource use is explained by its own load; a
+//    host's by the services running on it; an endpoint seen only through its callers (a load
+//    balancer's client-side view) by the instrumented entity that moved with it. What is left
+//    unexplained is where the trouble starts. Explained deviations keep `explained_weight` of
+//    their score, so symptoms still rank after the causes; a standing condition that did not
+//    change during the incident keeps at most `min_score`.
 // 3. The causal DAG, pruned and oriented by Granger tests (first differences, lag by BIC,
 //    Benjamini-Hochberg over all tests of the analysis): a significant dependency -> dependent
 //    test makes an explanation certain; where a pair has the rows for power, an explanation the
@@ -49,6 +52,8 @@ export interface SeriesProfile {
   readonly dark: boolean;
   /** Deviating from the first point of the onset search (before detection - guard): a standing condition. */
   readonly standing: boolean;
+  /** A standing condition that did not worsen (by onset_score) after the onset search began. */
+  readonly steady: boolean;
   /** Last finite visible value. */
   readonly last: number;
   readonly max: number;
@@ -165,7 +170,11 @@ export function profileSeries(c: RcaCase, cfg: RcaConfig): { profiles: SeriesPro
     }
     // Already deviating where the onset search begins: a standing condition, not this incident's start.
     const standing = !dark && onset === baseEnd && baseEnd < r.split;
-    profiles.push({ index, entity: s.entity, metric: s.metric, cls: metricClass(s.metric), median, scale, score, sign, onset, peak, dark, standing, last, max: max === Number.NEGATIVE_INFINITY ? NaN : max, min: min === Number.POSITIVE_INFINITY ? NaN : min });
+    let steady = standing;
+    if (standing) {
+      for (let i = 1; i < n && steady; i++) if (Number.isFinite(sm[i]!) && (sm[i]! - sm[0]!) * sign >= cfg.onset_score) steady = false;
+    }
+    profiles.push({ index, entity: s.entity, metric: s.metric, cls: metricClass(s.metric), median, scale, score, sign, onset, peak, dark, standing, steady, last, max: max === Number.NEGATIVE_INFINITY ? NaN : max, min: min === Number.POSITIVE_INFINITY ? NaN : min });
   });
   return { profiles, from: r.from, baseEnd, split: r.split, to: r.to, fromMs: r.fromMs, toMs: r.toMs };
 }
@@ -218,6 +227,9 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   }
   const onsetOf = (p: SeriesProfile): number => (p.onset >= 0 ? p.onset : p.peak);
   const tol = cfg.onset_tolerance;
+  const observed: ReadonlySet<string> = topo.observed ?? new Set();
+  /** q explains p as what p, seen only through its callers, views. */
+  const isMirror = (q: SeriesProfile, p: SeriesProfile): boolean => observed.has(p.entity) && !observed.has(q.entity) && q.entity !== p.entity && q.cls === p.cls;
 
   // Which anomalies could explain p (before the Granger evidence).
   const candidatesFor = (p: SeriesProfile): SeriesProfile[] => {
@@ -236,6 +248,15 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
       consider(topo.dependsOn.get(p.entity), (q) => q.cls !== 'load' || q.dark || q.sign < 0);
       // Its own saturated resource (CPU, memory, GC) slows it down or makes it fail.
       if (p.cls === 'latency' || p.cls === 'errors') consider([p.entity], (q) => q.cls === 'resource' && q.sign > 0);
+    }
+    // Seen only through its callers (a load balancer's or an external endpoint's client-side
+    // view): explained by an instrumented entity that deviated the same way no later - the
+    // trouble behind the endpoint, which the topology may not link to it. Not by its callers:
+    // their deviation contains the call's.
+    if (observed.has(p.entity)) {
+      const callers = new Set(dependents.get(p.entity) ?? []);
+      const others = [...byEntity.keys()].filter((e) => e !== p.entity && !observed.has(e) && !topo.hosts.has(e) && !callers.has(e));
+      consider(others, (q) => q.cls === p.cls && q.sign === p.sign && !q.dark);
     }
     return out;
   };
@@ -308,7 +329,8 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   const pruned = new Map<SeriesProfile, Array<{ q: SeriesProfile; pValue: number }>>();
   for (const p of anomalous) {
     const qs = cands.get(p)!;
-    const keep = qs.filter((q) => q.entity === p.entity || !oneWay(p, q));
+    // (A client-side view and what it views are not a causal edge: their tests prune nothing.)
+    const keep = qs.filter((q) => q.entity === p.entity || isMirror(q, p) || !oneWay(p, q));
     if (keep.length === qs.length) continue;
     cands.set(p, keep);
     pruned.set(p, qs.filter((q) => !keep.includes(q)).map((q) => ({ q, pValue: pValue.get(key(p, q))! })));
@@ -332,7 +354,9 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   for (const p of anomalous) {
     let best: Explanation | null = null;
     for (const q of cands.get(p) ?? []) {
-      const g = significant.has(key(q, p));
+      // Confirmed by a Granger test, or the client-side view of an instrumented entity that moved
+      // with it (no evidence of its own).
+      const g = significant.has(key(q, p)) || isMirror(q, p);
       // A much weaker deviation explains a strong one only when it is itself unmistakable (or is
       // the entity's own resource: different units, no attenuation to compare).
       const magnitude = q.dark || q.entity === p.entity || q.score >= 10 * cfg.min_score ? 1 : Math.min(1, q.score / (0.3 * p.score));
@@ -351,7 +375,9 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     const e = explanations.get(p);
     const unexplained = e ? 1 - e.strength : 1;
     const own = Math.max(p.score * (cfg.explained_weight + (1 - cfg.explained_weight) * unexplained), credit.get(p) ?? 0);
-    return own * (p.standing ? cfg.standing_weight : 1);
+    // A condition present before the incident that did not change during it is no evidence of
+    // what changed: it keeps at most the weight of a metric just anomalous.
+    return p.steady ? Math.min(own * cfg.standing_weight, cfg.min_score) : own * (p.standing ? cfg.standing_weight : 1);
   };
 
   // A metric's weight in the ranking: its effective deviation, or a small fraction of a
@@ -477,7 +503,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
     else if (p.score >= cfg.min_score) {
       evidence.push(`${p.entity} ${p.metric} ${p.sign > 0 ? 'rose' : 'fell'} to ${fmt(p.sign > 0 ? p.max : p.min)} from a median of ${fmt(p.median)} (${p.score.toFixed(1)} interquartile ranges)${onsetMs !== null && p.onset >= 0 ? ` from ${ISO(onsetMs)}` : ''}`);
     } else evidence.push(`${p.entity}: no metric deviated beyond ${cfg.min_score} interquartile ranges (largest: ${p.metric}, ${p.score.toFixed(1)})`);
-    if (p.standing && onsetMs !== null) evidence.push(`it was already deviating at ${ISO(onsetMs)}, where the search for this incident's onset begins: a standing condition`);
+    if (p.standing && onsetMs !== null) evidence.push(`it was already deviating at ${ISO(onsetMs)}, where the search for this incident's onset begins: a standing condition${p.steady ? ' that did not change during the incident' : ''}`);
     const ex = explanations.get(p);
     if (ex) {
       const qt = timeOf(onsetOf(ex.by));

@@ -43,6 +43,11 @@ export interface RcaChange {
 export interface RcaTopology {
   readonly dependsOn: ReadonlyMap<string, readonly string[]>;
   readonly hosts: ReadonlySet<string>;
+  /**
+   * Entities seen only through their callers' client-side measurements (an X-Ray remote node,
+   * a blackbox probe of an uninstrumented endpoint): they report no health of their own.
+   */
+  readonly observed?: ReadonlySet<string>;
 }
 
 export interface RcaCase {
