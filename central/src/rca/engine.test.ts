@@ -155,6 +155,10 @@ describe('rca engine', () => {
     const r = analyze(synthCase(ROWS, ONSET, growing, { dependsOn: new Map(), hosts: new Set() }), cfg);
     assert.equal(r.causes[0]!.entity, 'db');
     assert.doesNotMatch(r.causes[0]!.evidence.join('\n'), /did not change/);
+    // Nor does it explain a deviation that began during the incident: db is payment's dependency.
+    const chained = analyze(synthCase(ROWS, ONSET, spec, chainTopology()), cfg);
+    assert.equal(chained.causes[0]!.entity, 'payment');
+    assert.doesNotMatch(chained.causes[0]!.evidence.join('\n'), /explained in part by db/);
   });
 
   it('an endpoint seen only through its callers (a load balancer\'s client-side view) is explained by the instrumented service that moved with it', () => {

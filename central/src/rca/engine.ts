@@ -235,8 +235,9 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   const candidatesFor = (p: SeriesProfile): SeriesProfile[] => {
     const out: SeriesProfile[] = [];
     const o = onsetOf(p);
+    // A condition that did not change during the incident explains no deviation that began in it.
     const consider = (entities: readonly string[] | undefined, accept: (q: SeriesProfile) => boolean): void => {
-      for (const e of entities ?? []) for (const q of byEntity.get(e) ?? []) if (q !== p && accept(q) && onsetOf(q) <= o + tol) out.push(q);
+      for (const e of entities ?? []) for (const q of byEntity.get(e) ?? []) if (q !== p && accept(q) && onsetOf(q) <= o + tol && (!q.steady || p.standing)) out.push(q);
     };
     const isHost = topo.hosts.has(p.entity);
     if (p.cls === 'load') {
