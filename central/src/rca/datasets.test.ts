@@ -89,13 +89,17 @@ describe('PetShop layout', () => {
       // X-Ray's remote nodes are seen only through their callers.
       assert.ok(s.topology.observed?.has('servi-searc.us-west-2.elb.amazonaws.com_remote'));
       assert.ok(!s.topology.observed?.has('PetSearch_AWS::ECS::Fargate'));
+      let top1 = 0;
       let top3 = 0;
       for (const issue of s.issues) {
         const { rank } = rankPetshopIssue('ours', s, issue, rcaConfig());
+        if (rank === 1) top1++;
         if (rank >= 1 && rank <= 3) top3++;
       }
-      // The published baseline's top-3 is 0.571-1.0 on these; ours must at least find most.
-      assert.ok(top3 / s.issues.length >= 0.6, `${name}: top-3 ${top3}/${s.issues.length}`);
+      // The published baseline: top-1 0.571-1.0, top-3 0.571-1.0 per group; ours measured 0.885-1.0
+      // and 0.923-1.0 per scenario (bench/RESULTS.md). A regression below the baseline's best fails.
+      assert.ok(top1 / s.issues.length >= 0.85, `${name}: top-1 ${top1}/${s.issues.length}`);
+      assert.ok(top3 / s.issues.length >= 0.9, `${name}: top-3 ${top3}/${s.issues.length}`);
     }
   });
 });
