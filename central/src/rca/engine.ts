@@ -300,7 +300,7 @@ export function analyze(c: RcaCase, cfg: RcaConfig): RcaResult {
   }
   const pValue = new Map<string, number>();
   const significant = new Set<string>();
-  if (cfg.granger.enabled && cfg.granger.max_pairs > 0 && forward.length > 0) {
+  if (cfg.granger.enabled && cfg.granger.max_pairs > 0 && forward.length + extra.length > 0) {
     const strongest = (a: { q: SeriesProfile; p: SeriesProfile }, b: { q: SeriesProfile; p: SeriesProfile }): number => b.p.score + b.q.score - (a.p.score + a.q.score);
     const tested = [...forward.sort(strongest), ...extra.sort(strongest)].slice(0, cfg.granger.max_pairs);
     const diffs = new Map<number, Float64Array>();

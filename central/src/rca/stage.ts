@@ -163,6 +163,7 @@ export class RcaStage implements IncidentConsumer, Component {
       const inc = ch.incident;
       if (inc.status === 'resolved') {
         this.pending.delete(`${inc.tenant}\u0000${inc.id}`);
+        this.done.delete(`${inc.tenant}\u0000${inc.id}`); // a change recorded later re-ranks it no more
         continue;
       }
       // Our own write comes back as a change: nothing new to analyse.
