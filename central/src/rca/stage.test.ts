@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { mulberry32, silentLogger, SelfMetrics, systemClock } from '../../../shared-schemas/src/runtime/index.js';
-import type { Incident } from '../../../shared-schemas/src/index.js';
+import type { Incident, TopologyDocument } from '../../../shared-schemas/src/index.js';
 import { until } from '../../../edge-agent/src/testing/index.js';
 import { aiopsMain } from '../cli/aiops.js';
 import { declareTopology } from '../correlate/testing/online.js';
@@ -176,6 +176,38 @@ describe('root-cause analysis in central', () => {
     const again = (await res.json()) as { rootCauses: Cause[] };
     assert.equal(again.rootCauses[0]!.service, 'payment');
     assert.match(again.rootCauses[0]!.evidence.join('\n'), /prior: deploy at/);
+  });
+
+  it('a node declared observed (a load balancer without metrics of its own) is explained by the service behind it', async () => {
+    // checkout calls payment through a load balancer whose client-side latency moves more than payment's own.
+    const r = mulberry32(12);
+    const lb: MetricSample[] = [];
+    const now = Date.now();
+    for (let t = now - 30 * 60_000 - ((now - 30 * 60_000) % STEP); t < now; t += STEP) {
+      lb.push({ labels: { __name__: 'latency_p95_seconds', service: 'pay-lb' }, tsMs: t, value: 0.05 * (1 + 0.05 * (r() - 0.5)) + (t >= faultMs ? 0.3 : 0) });
+    }
+    await c.central.stores.metrics.writeSamples(lb);
+    const doc = (observed: boolean) => ({
+      ...TOPOLOGY,
+      nodes: [...TOPOLOGY.nodes, { id: 'lb:pay-lb', kind: 'LoadBalancer', name: 'pay-lb', properties: { observed } }],
+      edges: [...TOPOLOGY.edges, { kind: 'CALLS', from: 'svc:checkout', to: 'lb:pay-lb' }],
+    });
+    const stage = new RcaStage({ id: 'rca', logger: silentLogger(), metrics: new SelfMetrics().forComponent('rca'), clock: systemClock, dataDir: c.dir }, rcaConfig(), {
+      metrics: c.central.stores.metrics,
+      topology: c.central.topology,
+      incidents: c.central.stores.incidents,
+      sink: { attachRootCauses: async () => undefined },
+    });
+    const inc = (await c.central.stores.incidents.get('default', incidentId))!;
+    const top = async (tenant: string, observed: boolean) => {
+      await c.central.topology.putDeclared(tenant, doc(observed) as TopologyDocument, Date.now());
+      return (await stage.analyse({ ...inc, tenant }, inc.openedAtMs + 3_600_000))!.causes;
+    };
+    const plain = await top('lb-plain', false);
+    assert.equal(plain[0]!.service, 'pay-lb', 'an instrumented balancer with the larger deviation is ranked first');
+    const causes = await top('lb-observed', true);
+    assert.equal(causes[0]!.service, 'payment');
+    assert.match(causes.find((x) => x.service === 'pay-lb')!.evidence.join('\n'), /explained in part by payment latency_p95_seconds/);
   });
 
   it('aligns replicas onto one grid and averages them', () => {

@@ -272,7 +272,11 @@ export class RcaStage implements IncidentConsumer, Component {
             snap.nodes.map((n) => ({ id: n.id, name: n.name, kind: n.kind })),
             snap.edges.map((e) => ({ from: e.from, to: e.to })),
           );
-          topology = fromEntityGraph(g).topology;
+          // Nodes declared `observed: true`: endpoints seen only through their callers (a load
+          // balancer or external API without metrics of its own; the engine explains their
+          // client-side view by the instrumented entity that moved with it).
+          const observed = new Set(snap.nodes.filter((n) => n.properties?.['observed'] === true).map((n) => n.name));
+          topology = { ...fromEntityGraph(g).topology, ...(observed.size > 0 ? { observed } : {}) };
           if (focus.length > 0) entities = neighbourhood(topology, focus, cfg.hops);
         }
       } catch (err) {
