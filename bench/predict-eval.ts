@@ -29,7 +29,7 @@ import type { ScenarioRunContext } from '../simulators/scenario/index.js';
 import { generateTopology } from '../simulators/topology/index.js';
 import { Rng } from '../simulators/model/index.js';
 import { replaceResultsSection } from './lib/results.js';
-import { median } from './lib/stats.js';
+import { medianOf } from '../central/src/detect/stats.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SECTION = '## Predictive alerts: lead time and false alarms (issue #9)';
@@ -185,10 +185,10 @@ async function main(): Promise<void> {
   for (const type of ['disk_fill', 'memory_leak']) {
     const rs = rows.filter((x) => x.type === type);
     const hit = rs.filter((x) => x.detected);
-    lines.push(`| ${type} | ${rs.length} | ${hit.length} | **${mins(median(hit.map((x) => x.leadFull)))}** | ${mins(Math.min(...hit.map((x) => x.leadFull)))} | ${mins(median(hit.map((x) => x.leadImpact)))} |`);
+    lines.push(`| ${type} | ${rs.length} | ${hit.length} | **${mins(medianOf(hit.map((x) => x.leadFull)))}** | ${mins(Math.min(...hit.map((x) => x.leadFull)))} | ${mins(medianOf(hit.map((x) => x.leadImpact)))} |`);
   }
   const all = rows.filter((x) => x.detected);
-  lines.push(`| **all** | ${rows.length} | ${all.length} | **${mins(median(all.map((x) => x.leadFull)))}** | ${mins(Math.min(...all.map((x) => x.leadFull)))} | ${mins(median(all.map((x) => x.leadImpact)))} |`, '');
+  lines.push(`| **all** | ${rows.length} | ${all.length} | **${mins(medianOf(all.map((x) => x.leadFull)))}** | ${mins(Math.min(...all.map((x) => x.leadFull)))} | ${mins(medianOf(all.map((x) => x.leadImpact)))} |`, '');
   lines.push(`False predictive alerts on fault-free runs: **${falseAlerts}** over ${hostDays} host-days = **${((falseAlerts / hostDays) * 100).toFixed(2)} per 100 host-days** (every disk, host memory and service memory series forecast; ${PRESETS.join(', ')}).`);
   if (falseList.length > 0) lines.push('', ...falseList.slice(0, 10).map((x) => `- ${x}`));
   lines.push('');

@@ -34,7 +34,7 @@ import { Rng } from '../simulators/model/index.js';
 import { scoreRca } from '../simulators/scoring/index.js';
 import type { RcaCase as ScoredCase, RcaScore } from '../simulators/scoring/index.js';
 import { replaceResultsSection } from './lib/results.js';
-import { median } from './lib/stats.js';
+import { medianOf } from '../central/src/detect/stats.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SECTION = '## Root-cause analysis: ours vs BARO vs NSigma (issue #9)';
@@ -175,7 +175,7 @@ function evaluate(cases: SimCase[], lateMs: number): Record<RcaMethod, MethodRun
       }
       scored.push({ id: `${c.dir}`, ranking: r.metrics.map((m) => `${m.entity}_${m.metric}`), root: { service: c.root, metric: c.rootMetric }, faultType: c.type });
     });
-    out[method] = { score: scoreRca(scored, { services: [...cases[0]!.names] }), medianMs: median(times) };
+    out[method] = { score: scoreRca(scored, { services: [...cases[0]!.names] }), medianMs: medianOf(times) };
   }
   return out;
 }
@@ -315,7 +315,7 @@ async function speedRun(root: string, n: number): Promise<{ medianMs: number; ba
     rankCauses('baro', rc, cfg);
     baro.push(performance.now() - t0);
   }
-  return { medianMs: median(ours), baroMs: median(baro), cases: index.length, series, rows };
+  return { medianMs: medianOf(ours), baroMs: medianOf(baro), cases: index.length, series, rows };
 }
 
 await main();

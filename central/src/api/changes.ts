@@ -44,7 +44,7 @@ const ChangeOut = z.object({
   recordedAt: z.string(),
 });
 
-export function changeJson(c: ChangeEvent): z.output<typeof ChangeOut> {
+function changeJson(c: ChangeEvent): z.output<typeof ChangeOut> {
   return { id: c.id, [c.entityKind]: c.entity, kind: c.kind, at: iso(c.atMs), description: c.description, version: c.version, source: c.source, recordedAt: iso(c.recordedAtMs) };
 }
 
@@ -95,8 +95,8 @@ export function registerChangeRoutes(gateway: Gateway, deps: ChangeRoutesDeps): 
     tags: ['changes'],
     query: z
       .object({
-        service: z.string().min(1).max(CHANGE_LIMITS.maxEntityLength).optional(),
-        host: z.string().min(1).max(CHANGE_LIMITS.maxEntityLength).optional(),
+        service: name('only changes of this service').optional(),
+        host: name('only changes of this host').optional(),
         from: timeParam.optional(),
         to: timeParam.optional(),
         limit: z.coerce.number().int().min(1).max(10_000).default(100),

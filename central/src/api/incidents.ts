@@ -17,7 +17,7 @@ export interface IncidentActions {
 
 export interface IncidentAnalysis {
   /** Analyses the incident now and stores its root causes (the RCA stage). */
-  analyseNow(tenant: string, id: string): Promise<{ incident: Incident | undefined; run: { series: number; entities: number } | undefined }>;
+  analyseNow(tenant: string, id: string): Promise<{ incident: Incident | undefined; run: { series: number; analysed: ReadonlySet<string> } | undefined }>;
 }
 
 export interface IncidentRoutesDeps {
@@ -162,7 +162,7 @@ export function registerIncidentRoutes(gateway: Gateway, deps: IncidentRoutesDep
       try {
         const { incident, run } = await deps.analysis.analyseNow(tenant, ctx.params.id);
         if (incident === undefined) throw new ApiError(404, 'not_found', `no incident ${JSON.stringify(ctx.params.id)} in tenant ${tenant}`);
-        return { status: 200, body: { ...incidentToJSON(incident), analysed: run ? { series: run.series, entities: run.entities } : null } };
+        return { status: 200, body: { ...incidentToJSON(incident), analysed: run ? { series: run.series, entities: run.analysed.size } : null } };
       } catch (err) {
         return storageToApi(err);
       }

@@ -2,7 +2,7 @@
 // routes on the gateway with the stores and pipeline heads it needs (no globals).
 export { registerAlertRoutes } from './alerts.js';
 export type { AlertRoutesDeps } from './alerts.js';
-export { changeJson, MAX_CHANGE_CLOCK_SKEW_MS, registerChangeRoutes } from './changes.js';
+export { MAX_CHANGE_CLOCK_SKEW_MS, registerChangeRoutes } from './changes.js';
 export type { ChangeRoutesDeps } from './changes.js';
 export { registerIncidentRoutes } from './incidents.js';
 export type { IncidentRoutesDeps } from './incidents.js';

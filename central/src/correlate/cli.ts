@@ -18,7 +18,6 @@ import { EntityGraph, EntityGraphError } from './entities.js';
 import { AlertLineError, parseAlertLine, replayAlerts } from './replay.js';
 import type { ReplayAlert } from './replay.js';
 
-
 interface Options {
   alerts: string;
   out: string;

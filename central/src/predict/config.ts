@@ -2,23 +2,14 @@
 // a capacity (a fixed one, or another series such as a memory limit), how much history the trend
 // is fitted on, how far ahead a warning is worth raising, and how often forecasts are refreshed.
 import { z } from 'zod';
-import { duration } from '../../../shared-schemas/src/runtime/index.js';
-
-const regex = z.string().min(1).max(512).refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression');
+import { duration, regexString } from '../../../shared-schemas/src/runtime/index.js';
 
 export const predictTargetSchema = z
   .object({
     /** Names the prediction in alerts: "disk_full" -> alertname PredictedDiskFull... (see alertname). */
     name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case').max(64),
     /** Metric names (__name__) this target covers, a regular expression matched whole. */
-    metric: regex,
+    metric: regexString().min(1).max(512),
     /** The capacity: a number in the metric's unit (1 for ratios)... */
     capacity: z.number().positive().optional(),
     /** ...or the metric name of a series with the same entity labels that holds it (a memory limit, a pool size). */

@@ -4,7 +4,7 @@
 // refreshes without one (or beyond 1.25 x the horizon) resolve it; a change of severity
 // (critical within `critical_within`) resolves the old alert and fires the new one.
 import type { Alert, Labels } from '../../../shared-schemas/src/index.js';
-import { alertFingerprint } from '../../../shared-schemas/src/index.js';
+import { alertFingerprint, canonicalLabelKey } from '../../../shared-schemas/src/index.js';
 import type { PredictConfig, PredictTarget } from './config.js';
 import { forecastCrossing, formatSpan } from './forecast.js';
 import type { Forecast } from './forecast.js';
@@ -17,8 +17,13 @@ interface SeriesState {
   quiet: number;
 }
 
+/** The resolved form of a firing alert, saying why. */
+function resolvedOf(a: Alert, now: number, why: string): Alert {
+  return { ...a, status: 'resolved', endsAtMs: Math.max(now, a.startsAtMs), annotations: { ...a.annotations, resolved_reason: why } };
+}
+
 export function seriesKey(target: string, labels: Labels): string {
-  return `${target}|${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',')}`;
+  return `${target}|${canonicalLabelKey(labels)}`;
 }
 
 export class Predictor {
@@ -36,7 +41,7 @@ export class Predictor {
   /** One refresh of one series at `now`: its alerts (fired, resolved) are appended to `out`. */
   observe(t: PredictTarget, labels: Labels, timesMs: ArrayLike<number>, values: ArrayLike<number>, capacity: number, now: number, out: Alert[], seasonal?: ArrayLike<number>): Forecast {
     // A "free" metric (bytes available) runs out as capacity - free fills up.
-    const used = (v: ArrayLike<number>): ArrayLike<number> => (t.free ? Float64Array.from(v as ArrayLike<number>, (x) => capacity - x) : v);
+    const used = (v: ArrayLike<number>): ArrayLike<number> => (t.free ? Float64Array.from(v, (x) => capacity - x) : v);
     const f = forecastCrossing(timesMs, used(values), capacity * t.threshold, now, { minPoints: this.config.min_points, minSpanMs: this.config.window / 2 }, seasonal ? used(seasonal) : undefined);
     this.step(t, seriesKey(t.name, labels), labels, f, capacity, now, out);
     return f;
@@ -76,7 +81,7 @@ export class Predictor {
         return;
       }
       // First firing, or a new severity (a new fingerprint: the old alert resolves).
-      if (before) out.push({ ...before, status: 'resolved', endsAtMs: Math.max(now, before.startsAtMs), annotations: { ...before.annotations, resolved_reason: `now ${alert.labels['severity']}` } });
+      if (before) out.push(resolvedOf(before, now, `now ${alert.labels['severity']}`));
       st.firing = alert;
       out.push(alert);
       return;
@@ -85,9 +90,8 @@ export class Predictor {
   }
 
   private resolve(st: SeriesState, now: number, why: string, out: Alert[]): void {
-    const f = st.firing!;
+    out.push(resolvedOf(st.firing!, now, why));
     st.firing = undefined;
-    out.push({ ...f, status: 'resolved', endsAtMs: Math.max(now, f.startsAtMs), annotations: { ...f.annotations, resolved_reason: why } });
   }
 
   private alertOf(t: PredictTarget, series: Labels, f: Forecast, capacity: number, now: number, previous: Alert | undefined): Alert {

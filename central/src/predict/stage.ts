@@ -30,7 +30,6 @@ function entityKey(labels: Labels): string {
   return ENTITY_LABELS.map((l) => `${l}=${labels[l] ?? ''}`).join(',');
 }
 
-
 export class PredictStage implements Component {
   private readonly serial = new Serial();
   private readonly predictor: Predictor;
@@ -157,5 +156,4 @@ export class PredictStage implements Component {
     if (hits < 0.8 * s.timestamps.length) out.fill(NaN);
     return out;
   }
-
 }

@@ -24,7 +24,6 @@ import type { RcaCase, RcaResult } from './frame.js';
 import { rankCauses, rankPetshopIssue, RCA_METHODS } from './methods.js';
 import type { RcaMethod } from './methods.js';
 
-
 interface Options {
   case?: string;
   detectedAt?: string;

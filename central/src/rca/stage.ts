@@ -54,7 +54,6 @@ export interface RcaRun {
   result: RcaResult;
   causes: RootCause[];
   series: number;
-  entities: number;
   /** The entities read (services and hosts). */
   analysed: ReadonlySet<string>;
   /** Ids of the recorded changes handed to the engine. */
@@ -249,7 +248,7 @@ export class RcaStage implements IncidentConsumer, Component {
     let stored = inc;
     if (force || !prev || prev.top !== top || inc.rootCauses.length === 0) {
       const first = run.causes[0];
-      const text = first ? `root cause: ${first.service}${first.metric ? ` ${first.metric}` : ''} (p=${first.probability.toFixed(2)}, ${first.method}) of ${run.entities} entities, ${run.series} series` : 'root cause: none found';
+      const text = first ? `root cause: ${first.service}${first.metric ? ` ${first.metric}` : ''} (p=${first.probability.toFixed(2)}, ${first.method}) of ${run.analysed.size} entities, ${run.series} series` : 'root cause: none found';
       stored = (await this.deps.sink.attachRootCauses(tenant, id, run.causes, text)) ?? inc;
     }
     return { incident: stored, run };
@@ -307,7 +306,7 @@ export class RcaStage implements IncidentConsumer, Component {
     const changes: RcaChange[] = recorded.map((c) => ({ atMs: c.atMs, entity: c.entity, kind: c.kind, description: [c.version && `version ${c.version}`, c.description, `reported by ${c.source}`].filter(Boolean).join('; ') }));
     const result = analyze({ frame, detectedAtMs, ...(topology ? { topology } : {}), ...(changes.length > 0 ? { changes } : {}), ...(focus.length > 0 ? { focus } : {}) }, cfg);
     if (result.causes.length === 0) return undefined;
-    return { result, causes: toRootCauses(result, cfg.max_causes, topology?.hosts ?? new Set()), series: frame.series.length, entities: analysed.size, analysed, changes: recorded.map((c) => c.id).sort() };
+    return { result, causes: toRootCauses(result, cfg.max_causes, topology?.hosts ?? new Set()), series: frame.series.length, analysed, changes: recorded.map((c) => c.id).sort() };
   }
 
   /** The analysed entities' recorded changes in [fromMs, toMs); none (logged) when the store fails. */

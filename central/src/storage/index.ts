@@ -56,7 +56,7 @@ export { openSqliteStores } from './stores.js';
 export { MAX_CONFIG_DOCUMENT_BYTES, SqliteConfigStore } from './config-store.js';
 export { DEFAULT_LOG_LIMITS, LOG_LEVELS, SqliteLogStore } from './log-store.js';
 export type { LogStoreLimits } from './log-store.js';
-export { CHANGE_ENTITY_KINDS, CHANGE_LIMITS, checkChange, SqliteChangeStore } from './change-store.js';
+export { CHANGE_LIMITS, SqliteChangeStore } from './change-store.js';
 export type { ChangeEntityKind, ChangeEvent, ChangeFilter, ChangeInput } from './change-store.js';
 export { compileSilenceMatchers, SILENCE_LIMITS, silenceState, SqliteSilenceStore } from './silence-store.js';
 export type { Silence, SilenceState } from './silence-store.js';

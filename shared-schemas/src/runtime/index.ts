@@ -2,7 +2,7 @@
 // with secret redaction, a per-process Prometheus self-metrics registry, and the duration and
 // size syntax of config files ("10s", "64MiB"). Imported as shared-schemas/src/runtime/index.js.
 export { every, systemClock } from './clock.js';
-export { escapeRegex } from './text.js';
+export { escapeRegex, regexString } from './text.js';
 export type { Clock } from './clock.js';
 export { CodedError } from './errors.js';
 export { applyEnvOverrides, configIssues, hideSecrets, parseYamlConfig, SECRET_KEY_RE, showConfigValue } from './config-file.js';

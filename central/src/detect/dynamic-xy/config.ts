@@ -4,7 +4,7 @@
 // leaves the running configuration untouched. Errors name the path and the bad value:
 // `detection.x must be <= detection.y (got 6)`.
 import { z } from 'zod';
-import { CodedError, configIssues, duration } from '../../../../shared-schemas/src/runtime/index.js';
+import { CodedError, configIssues, duration, regexString } from '../../../../shared-schemas/src/runtime/index.js';
 import type { ConfigIssue } from '../../../../shared-schemas/src/runtime/index.js';
 import { FeatureFlags } from '../../../../shared-schemas/src/index.js';
 
@@ -25,16 +25,6 @@ export type TriggerFlagName = keyof typeof TRIGGER_FLAGS;
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a valid label name');
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
-
-function regexString() {
-  return z.string().superRefine((re, ctx) => {
-    try {
-      new RegExp(re);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `is not a valid regular expression: ${(e as Error).message}`, input: re });
-    }
-  });
-}
 
 const boundsSchema = (lo: number, hi: number, dMin: number, dMax: number) =>
   z
